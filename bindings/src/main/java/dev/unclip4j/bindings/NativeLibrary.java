@@ -1,0 +1,93 @@
+package dev.unclip4j.bindings;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.SymbolLookup;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Finds a native library of unclip4j and opens it with its own {@link SymbolLookup}, so that
+ * libunclip_cpu and libunclip_cuda, which export the same symbols, can be open side by side.
+ *
+ * <p>The libraries travel inside the bindings jar under {@code native/<platform>/}; they are
+ * copied once to a cache folder named after their content hash (dlopen needs a file). For
+ * development, {@code -Dunclip.native.dir=DIR} loads them from DIR instead.
+ */
+final class NativeLibrary {
+    static final String DIR_PROPERTY = "unclip.native.dir";
+
+    private NativeLibrary() {}
+
+    /** The lookup of lib{name}.so, or empty when this build or platform has no such library. */
+    static Optional<SymbolLookup> open(String name) {
+        Optional<Path> file = locate(name);
+        return file.map(path -> SymbolLookup.libraryLookup(path, Arena.global()));
+    }
+
+    static String platform() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        String osPart = os.contains("linux") ? "linux" : os.replaceAll("\\s+", "");
+        String archPart = switch (arch) {
+            case "amd64", "x86_64" -> "x86_64";
+            case "aarch64", "arm64" -> "aarch64";
+            default -> arch;
+        };
+        return osPart + "-" + archPart;
+    }
+
+    static String fileName(String name) {
+        return "lib" + name + ".so";
+    }
+
+    private static Optional<Path> locate(String name) {
+        String override = System.getProperty(DIR_PROPERTY);
+        if (override != null && !override.isBlank()) {
+            Path path = Path.of(override).resolve(fileName(name));
+            return Files.isRegularFile(path) ? Optional.of(path) : Optional.empty();
+        }
+        String resource = "/native/" + platform() + "/" + fileName(name);
+        try (InputStream in = NativeLibrary.class.getResourceAsStream(resource)) {
+            if (in == null) return Optional.empty();
+            return Optional.of(extract(name, in.readAllBytes()));
+        } catch (IOException e) {
+            throw new UnclipException("load " + fileName(name), Status.INTERNAL,
+                    "could not copy the native library out of the jar: " + e.getMessage());
+        }
+    }
+
+    private static Path extract(String name, byte[] bytes) throws IOException {
+        String hash = sha256(bytes).substring(0, 16);
+        Path dir = Path.of(System.getProperty("java.io.tmpdir"),
+                "unclip4j-" + System.getProperty("user.name", "user"), hash);
+        Path target = dir.resolve(fileName(name));
+        if (Files.isRegularFile(target) && Files.size(target) == bytes.length) return target;
+        Files.createDirectories(dir);
+        // Written under a temporary name and moved into place, so a concurrent JVM never
+        // opens a half-written library.
+        Path temp = Files.createTempFile(dir, fileName(name), ".part");
+        try {
+            Files.write(temp, bytes);
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(temp);
+        }
+        return target;
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required by every Java platform", e);
+        }
+    }
+}

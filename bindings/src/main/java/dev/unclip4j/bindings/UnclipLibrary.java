@@ -1,0 +1,164 @@
+package dev.unclip4j.bindings;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One of unclip4j's native libraries, opened once: a downcall handle per symbol of
+ * native/include/unclip.h, made when the library is first opened. The cpu and cuda libraries
+ * export the same symbols; which one a {@link Context} was created from decides the backend.
+ */
+public final class UnclipLibrary {
+    /** The {@code UC_ABI_VERSION} these bindings were written for. */
+    public static final int ABI_VERSION = 1;
+
+    /** The op symbols of unclip.h (everything but context and memory management). */
+    public static final List<String> OPS = List.of("uc_add", "uc_mul", "uc_activate", "uc_linear");
+
+    public enum Kind {
+        CPU("unclip_cpu"),
+        CUDA("unclip_cuda");
+
+        final String libraryName;
+
+        Kind(String libraryName) {
+            this.libraryName = libraryName;
+        }
+    }
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    // ADDRESS_RET: a returned C string, readable up to its terminating NUL.
+    private static final java.lang.foreign.AddressLayout STRING = ADDRESS.withTargetLayout(
+            java.lang.foreign.MemoryLayout.sequenceLayout(Long.MAX_VALUE, java.lang.foreign.ValueLayout.JAVA_BYTE));
+
+    private final Kind kind;
+    final MethodHandle abiVersion;
+    final MethodHandle backendName;
+    final MethodHandle contextCreate;
+    final MethodHandle contextDestroy;
+    final MethodHandle contextLastError;
+    final MethodHandle contextCancel;
+    final MethodHandle contextResetCancel;
+    final MethodHandle deviceDescribe;
+    final MethodHandle alloc;
+    final MethodHandle free;
+    final MethodHandle memcpy;
+    final MethodHandle memset;
+    final MethodHandle synchronize;
+    final MethodHandle add;
+    final MethodHandle mul;
+    final MethodHandle activate;
+    final MethodHandle linear;
+
+    private UnclipLibrary(Kind kind, SymbolLookup lookup) {
+        this.kind = kind;
+        abiVersion = handle(lookup, "uc_abi_version", FunctionDescriptor.of(JAVA_INT));
+        backendName = handle(lookup, "uc_backend_name", FunctionDescriptor.of(STRING));
+        contextCreate = handle(lookup, "uc_context_create", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        contextDestroy = handle(lookup, "uc_context_destroy", FunctionDescriptor.ofVoid(ADDRESS));
+        contextLastError = handle(lookup, "uc_context_last_error", FunctionDescriptor.of(STRING, ADDRESS));
+        contextCancel = handle(lookup, "uc_context_cancel", FunctionDescriptor.ofVoid(ADDRESS));
+        contextResetCancel = handle(lookup, "uc_context_reset_cancel", FunctionDescriptor.ofVoid(ADDRESS));
+        deviceDescribe = handle(lookup, "uc_device_describe", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
+        alloc = handle(lookup, "uc_alloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS));
+        free = handle(lookup, "uc_free", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        memcpy = handle(lookup, "uc_memcpy", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
+        memset = handle(lookup, "uc_memset", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG));
+        synchronize = handle(lookup, "uc_synchronize", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        add = handle(lookup, "uc_add", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
+        mul = handle(lookup, "uc_mul", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
+        activate = handle(lookup, "uc_activate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
+        linear = handle(lookup, "uc_linear", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS,
+                ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT));
+        int version;
+        try {
+            version = (int) abiVersion.invokeExact();
+        } catch (Throwable t) {
+            throw new UnclipException("uc_abi_version", Status.INTERNAL, t.toString());
+        }
+        if (version != ABI_VERSION) {
+            throw new UnclipException("load " + kind.libraryName, Status.UNSUPPORTED,
+                    "library ABI version " + version + " does not match the bindings' " + ABI_VERSION);
+        }
+    }
+
+    private static final class Holder {
+        static final Optional<UnclipLibrary> CPU = open(Kind.CPU);
+        static final Optional<UnclipLibrary> CUDA = open(Kind.CUDA);
+
+        private static Optional<UnclipLibrary> open(Kind kind) {
+            return NativeLibrary.open(kind.libraryName).map(lookup -> new UnclipLibrary(kind, lookup));
+        }
+    }
+
+    /**
+     * The library of this kind, opened on first use; fails with {@link Status#UNSUPPORTED} when
+     * this build has none for this platform (e.g. no CUDA compiler was found when it was built).
+     */
+    public static UnclipLibrary get(Kind kind) {
+        Optional<UnclipLibrary> library = kind == Kind.CPU ? Holder.CPU : Holder.CUDA;
+        return library.orElseThrow(() -> new UnclipException("load " + NativeLibrary.fileName(kind.libraryName),
+                Status.UNSUPPORTED, "this build has no " + NativeLibrary.fileName(kind.libraryName) + " for "
+                        + NativeLibrary.platform()
+                        + (System.getProperty(NativeLibrary.DIR_PROPERTY) != null
+                                ? " in " + System.getProperty(NativeLibrary.DIR_PROPERTY) : "")));
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    /** "cpu" or "cuda", as the library itself says. */
+    public String backendName() {
+        try {
+            return ((MemorySegment) backendName.invokeExact()).getString(0);
+        } catch (Throwable t) {
+            throw new UnclipException("uc_backend_name", Status.INTERNAL, t.toString());
+        }
+    }
+
+    /**
+     * A new context on {@code device}. Fails with the library's reason, e.g. {@link Status#DEVICE_ERROR}
+     * "no CUDA device: …" where there is no GPU or no driver.
+     */
+    public Context createContext(int device) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ADDRESS);
+            int status = (int) contextCreate.invokeExact(device, out);
+            MemorySegment handle = out.get(ADDRESS, 0);
+            if (status == 0) return new Context(this, handle);
+            String message = handle.equals(MemorySegment.NULL) ? "could not allocate a context" : lastError(handle);
+            if (!handle.equals(MemorySegment.NULL)) contextDestroy.invokeExact(handle);
+            throw new UnclipException("uc_context_create", Status.of(status), message);
+        } catch (UnclipException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new UnclipException("uc_context_create", Status.INTERNAL, t.toString());
+        }
+    }
+
+    String lastError(MemorySegment context) throws Throwable {
+        return ((MemorySegment) contextLastError.invokeExact(context)).getString(0);
+    }
+
+    private static MethodHandle handle(SymbolLookup lookup, String name, FunctionDescriptor descriptor) {
+        MemorySegment symbol = lookup.find(name).orElseThrow(() -> new UnclipException("load", Status.UNSUPPORTED,
+                "the native library has no symbol " + name + " (a build older than these bindings?)"));
+        return LINKER.downcallHandle(symbol, descriptor);
+    }
+
+    @Override
+    public String toString() {
+        return "UnclipLibrary[" + kind.libraryName + "]";
+    }
+}

@@ -1,0 +1,133 @@
+// The cuda backend's context and memory: one device, one non-blocking stream, stream-ordered
+// allocation. The CUDA runtime is linked statically, so only the NVIDIA driver is needed.
+#include "cuda_common.cuh"
+
+#include <cstdio>
+
+extern "C" {
+
+UC_API int32_t uc_abi_version(void) { return UC_ABI_VERSION; }
+
+UC_API const char *uc_backend_name(void) { return "cuda"; }
+
+UC_API uc_status uc_context_create(int32_t device, uc_context **out) {
+    if (out == nullptr) return UC_ERR_INVALID_ARGUMENT;
+    uc_context *ctx = new (std::nothrow) uc_context();
+    *out = ctx;
+    if (ctx == nullptr) return UC_ERR_OUT_OF_MEMORY;
+    return uc::guarded(ctx, [&]() -> uc_status {
+        int count = 0;
+        cudaError_t err = cudaGetDeviceCount(&count);
+        if (err != cudaSuccess || count == 0)
+            return uc::fail(ctx, UC_ERR_DEVICE, "no CUDA device: %s",
+                            err != cudaSuccess ? cudaGetErrorString(err) : "the driver reports 0 devices");
+        if (device < 0 || device >= count)
+            return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "CUDA device %d does not exist (%d present)", device, count);
+        cudaDeviceProp prop;
+        UC_CUDA_TRY(ctx, cudaGetDeviceProperties(&prop, device));
+        // The library carries sm_80 and sm_90a code and compute_80 PTX (CMakeLists.txt).
+        if (prop.major < 8)
+            return uc::fail(ctx, UC_ERR_ARCH_MISMATCH,
+                            "%s has compute capability %d.%d; this library has code for 8.0 and newer",
+                            prop.name, prop.major, prop.minor);
+        ctx->device = device;
+        UC_CUDA_TRY(ctx, cudaSetDevice(device));
+        cudaStream_t stream = nullptr;
+        UC_CUDA_TRY(ctx, cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+        ctx->stream = stream;
+        return UC_OK;
+    });
+}
+
+UC_API void uc_context_destroy(uc_context *ctx) {
+    if (ctx == nullptr) return;
+    if (ctx->stream != nullptr) {
+        cudaSetDevice(ctx->device);
+        cudaStreamSynchronize(ctx->stream);
+        cudaStreamDestroy(ctx->stream);
+    }
+    delete ctx;
+}
+
+UC_API const char *uc_context_last_error(const uc_context *ctx) {
+    return ctx == nullptr ? "null context" : ctx->last_error.c_str();
+}
+
+UC_API void uc_context_cancel(uc_context *ctx) {
+    if (ctx != nullptr) ctx->cancel_requested.store(true);
+}
+
+UC_API void uc_context_reset_cancel(uc_context *ctx) {
+    if (ctx != nullptr) ctx->cancel_requested.store(false);
+}
+
+UC_API uc_status uc_device_describe(uc_context *ctx, char *buf, int64_t cap) {
+    return uc::cuda::on_device(ctx, [&]() -> uc_status {
+        if (buf == nullptr || cap <= 0) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "empty output buffer");
+        cudaDeviceProp prop;
+        UC_CUDA_TRY(ctx, cudaGetDeviceProperties(&prop, ctx->device));
+        int driver = 0, runtime = 0;
+        UC_CUDA_TRY(ctx, cudaDriverGetVersion(&driver));
+        UC_CUDA_TRY(ctx, cudaRuntimeGetVersion(&runtime));
+        std::snprintf(buf, (size_t)cap, "%s, compute capability %d.%d, %d SMs, %.1f GiB, driver %d, runtime %d",
+                      prop.name, prop.major, prop.minor, prop.multiProcessorCount,
+                      (double)prop.totalGlobalMem / (1024.0 * 1024.0 * 1024.0), driver, runtime);
+        return UC_OK;
+    });
+}
+
+UC_API uc_status uc_alloc(uc_context *ctx, int64_t bytes, void **out) {
+    return uc::cuda::on_device(ctx, [&]() -> uc_status {
+        if (out == nullptr) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "null output pointer");
+        *out = nullptr;
+        if (bytes < 0) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "bytes = %lld must be >= 0", (long long)bytes);
+        UC_CUDA_TRY(ctx, cudaMallocAsync(out, (size_t)(bytes == 0 ? 1 : bytes), ctx->stream));
+        return UC_OK;
+    });
+}
+
+UC_API uc_status uc_free(uc_context *ctx, void *ptr) {
+    return uc::cuda::on_device(ctx, [&]() -> uc_status {
+        if (ptr != nullptr) UC_CUDA_TRY(ctx, cudaFreeAsync(ptr, ctx->stream));
+        return UC_OK;
+    });
+}
+
+UC_API uc_status uc_memcpy(uc_context *ctx, void *dst, const void *src, int64_t bytes, uc_copy_kind kind) {
+    return uc::cuda::on_device(ctx, [&]() -> uc_status {
+        cudaMemcpyKind cuda_kind;
+        switch (kind) {
+            case UC_COPY_HOST_TO_DEVICE: cuda_kind = cudaMemcpyHostToDevice; break;
+            case UC_COPY_DEVICE_TO_HOST: cuda_kind = cudaMemcpyDeviceToHost; break;
+            case UC_COPY_DEVICE_TO_DEVICE: cuda_kind = cudaMemcpyDeviceToDevice; break;
+            default: return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "unknown copy kind %d", (int)kind);
+        }
+        if (bytes < 0) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "bytes = %lld must be >= 0", (long long)bytes);
+        if (bytes == 0) return UC_OK;
+        if (dst == nullptr || src == nullptr)
+            return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "null pointer (dst=%p src=%p)", dst, src);
+        UC_CUDA_TRY(ctx, cudaMemcpyAsync(dst, src, (size_t)bytes, cuda_kind, ctx->stream));
+        // The caller reads host memory right after a device-to-host copy returns.
+        if (kind == UC_COPY_DEVICE_TO_HOST) UC_CUDA_TRY(ctx, cudaStreamSynchronize(ctx->stream));
+        return UC_OK;
+    });
+}
+
+UC_API uc_status uc_memset(uc_context *ctx, void *dst, int32_t byte_value, int64_t bytes) {
+    return uc::cuda::on_device(ctx, [&]() -> uc_status {
+        if (bytes < 0) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "bytes = %lld must be >= 0", (long long)bytes);
+        if (bytes == 0) return UC_OK;
+        if (dst == nullptr) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "null pointer dst");
+        UC_CUDA_TRY(ctx, cudaMemsetAsync(dst, byte_value, (size_t)bytes, ctx->stream));
+        return UC_OK;
+    });
+}
+
+UC_API uc_status uc_synchronize(uc_context *ctx) {
+    return uc::cuda::on_device(ctx, [&]() -> uc_status {
+        UC_CUDA_TRY(ctx, cudaStreamSynchronize(ctx->stream));
+        return UC_OK;
+    });
+}
+
+}  // extern "C"

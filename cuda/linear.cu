@@ -1,0 +1,93 @@
+// uc_linear on the GPU: out = act(x · wᵀ + bias) + residual, f32/f16/bf16 storage, f32 math.
+//
+// The first, plain version: a shared-memory tiled SIMT GEMM (kTile × kTile output tile per
+// block, each thread kWork × kWork outputs), epilogue fused before the single store. It is the
+// correctness baseline that a tensor-core kernel or cuBLASLt must beat (issue: transformer
+// kernels); it has not yet been timed on a GPU.
+#include "activation.h"
+#include "cuda_common.cuh"
+
+namespace {
+
+struct LinearTile {
+    static constexpr int kTile = 64;               // output tile edge per block
+    static constexpr int kDepth = 16;              // k-slice staged in shared memory per step
+    static constexpr int kWork = 4;                // outputs per thread along each edge
+    static constexpr int kThreadsPerEdge = kTile / kWork;
+    static constexpr int kThreads = kThreadsPerEdge * kThreadsPerEdge;  // 256
+};
+
+template <class T>
+__global__ void __launch_bounds__(LinearTile::kThreads)
+linear_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restrict__ bias, const T *residual,
+              T *out, int64_t m, int64_t n, int64_t k, uc_activation act) {
+    using L = LinearTile;
+    // Stored k-major so the inner product reads one row of each tile without bank conflicts.
+    __shared__ float xs[L::kDepth][L::kTile + 1];
+    __shared__ float ws[L::kDepth][L::kTile + 1];
+    const int tx = threadIdx.x % L::kThreadsPerEdge, ty = threadIdx.x / L::kThreadsPerEdge;
+    const int64_t row0 = (int64_t)blockIdx.y * L::kTile, col0 = (int64_t)blockIdx.x * L::kTile;
+    float acc[L::kWork][L::kWork] = {};
+    for (int64_t p0 = 0; p0 < k; p0 += L::kDepth) {
+        for (int idx = threadIdx.x; idx < L::kTile * L::kDepth; idx += L::kThreads) {
+            const int r = idx / L::kDepth, c = idx % L::kDepth;
+            const int64_t p = p0 + c;
+            xs[c][r] = (row0 + r < m && p < k) ? uc::cuda::to_float(x[(row0 + r) * k + p]) : 0.0f;
+            ws[c][r] = (col0 + r < n && p < k) ? uc::cuda::to_float(w[(col0 + r) * k + p]) : 0.0f;
+        }
+        __syncthreads();
+#pragma unroll
+        for (int c = 0; c < L::kDepth; ++c) {
+            float xv[L::kWork], wv[L::kWork];
+#pragma unroll
+            for (int i = 0; i < L::kWork; ++i) {
+                xv[i] = xs[c][ty * L::kWork + i];
+                wv[i] = ws[c][tx * L::kWork + i];
+            }
+#pragma unroll
+            for (int i = 0; i < L::kWork; ++i)
+#pragma unroll
+                for (int j = 0; j < L::kWork; ++j) acc[i][j] += xv[i] * wv[j];
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int i = 0; i < L::kWork; ++i) {
+        const int64_t row = row0 + ty * L::kWork + i;
+        if (row >= m) continue;
+#pragma unroll
+        for (int j = 0; j < L::kWork; ++j) {
+            const int64_t col = col0 + tx * L::kWork + j;
+            if (col >= n) continue;
+            float v = acc[i][j];
+            if (bias != nullptr) v += uc::cuda::to_float(bias[col]);
+            v = uc::activate(act, v);
+            if (residual != nullptr) v += uc::cuda::to_float(residual[row * n + col]);
+            out[row * n + col] = uc::cuda::from_float<T>(v);
+        }
+    }
+}
+
+}  // namespace
+
+extern "C" UC_API uc_status uc_linear(uc_context *ctx, uc_dtype dtype, const void *x, const void *w,
+                                      const void *bias, const void *residual, void *out, int64_t m, int64_t n,
+                                      int64_t k, uc_activation act) {
+    return uc::cuda::on_device(ctx, [&]() -> uc_status {
+        if (uc_status s = uc::check_linear(ctx, dtype, x, w, out, m, n, k, act)) return s;
+        if (m == 0 || n == 0) return UC_OK;
+        using L = LinearTile;
+        const int64_t grid_x = (n + L::kTile - 1) / L::kTile, grid_y = (m + L::kTile - 1) / L::kTile;
+        if (grid_y > 65535)
+            return uc::fail(ctx, UC_ERR_UNSUPPORTED, "m = %lld exceeds this kernel's %d rows", (long long)m,
+                            65535 * L::kTile);
+        return uc::cuda::dispatch_dtype(dtype, [&](auto tag) -> uc_status {
+            using T = typename decltype(tag)::type;
+            linear_kernel<T><<<dim3((unsigned)grid_x, (unsigned)grid_y), L::kThreads, 0, ctx->stream>>>(
+                static_cast<const T *>(x), static_cast<const T *>(w), static_cast<const T *>(bias),
+                static_cast<const T *>(residual), static_cast<T *>(out), m, n, k, act);
+            UC_CUDA_CHECK_LAUNCH(ctx);
+            return UC_OK;
+        });
+    });
+}

@@ -1,0 +1,270 @@
+package dev.unclip4j.tensor;
+
+import dev.unclip4j.bindings.Activation;
+import dev.unclip4j.bindings.Context;
+import dev.unclip4j.bindings.DType;
+import dev.unclip4j.bindings.UnclipException;
+import dev.unclip4j.bindings.UnclipLibrary;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * Where tensors live and ops run: a context of libunclip_cpu or libunclip_cuda. The two
+ * libraries implement the same C ABI, so a backend is just which library its context came from
+ * (DESIGN.md, layer 1); every op below is the same Java code for both.
+ *
+ * <p>Device memory, streams and the copies between host and device go through that same C ABI
+ * (uc_alloc, uc_memcpy, uc_synchronize) rather than JavaCPP's CUDA presets: libunclip_cuda links
+ * the CUDA runtime statically, so a machine needs only the NVIDIA driver, the GPU bundle stays
+ * small, and there is one way to reach memory on both backends. JavaCPP's presets are kept for
+ * what they are good at, calling cuBLAS and cuDNN as comparison anchors in the benchmarks.
+ *
+ * <p>A backend is used by one thread at a time (its context holds one stream and one error slot).
+ */
+public final class Backend implements AutoCloseable {
+    /** {@code -Dunclip.backend=auto|cpu|cuda} (or the environment's UNCLIP_BACKEND) overrides auto. */
+    public static final String BACKEND_PROPERTY = "unclip.backend";
+
+    public enum Kind { CPU, CUDA }
+
+    private final Kind kind;
+    private final Context context;
+    private final String device;
+
+    private Backend(Kind kind, Context context) {
+        this.kind = kind;
+        this.context = context;
+        this.device = context.describeDevice();
+    }
+
+    /** The CPU backend (libunclip_cpu). */
+    public static Backend cpu() {
+        return new Backend(Kind.CPU, UnclipLibrary.get(UnclipLibrary.Kind.CPU).createContext(0));
+    }
+
+    /** The CUDA backend on GPU {@code device}; fails with "no CUDA device" where there is none. */
+    public static Backend cuda(int device) {
+        return new Backend(Kind.CUDA, UnclipLibrary.get(UnclipLibrary.Kind.CUDA).createContext(device));
+    }
+
+    /**
+     * By name: "cpu", "cuda" (GPU 0), "cuda:N", or "auto" — CUDA when a device is present, else
+     * the CPU.
+     */
+    public static Backend named(String name) {
+        String n = name.trim().toLowerCase(Locale.ROOT);
+        if (n.equals("auto")) return auto();
+        if (n.equals("cpu")) return cpu();
+        if (n.equals("cuda")) return cuda(0);
+        if (n.startsWith("cuda:")) {
+            try {
+                return cuda(Integer.parseInt(n.substring(5)));
+            } catch (NumberFormatException e) {
+                throw UnclipException.invalidArgument("backend", "bad CUDA device number in '" + name + "'");
+            }
+        }
+        throw UnclipException.invalidArgument("backend", "unknown backend '" + name + "' (auto, cpu, cuda, cuda:N)");
+    }
+
+    /** The backend the {@value #BACKEND_PROPERTY} property or UNCLIP_BACKEND names, else auto. */
+    public static Backend fromEnvironment() {
+        String name = System.getProperty(BACKEND_PROPERTY, System.getenv().getOrDefault("UNCLIP_BACKEND", "auto"));
+        return named(name);
+    }
+
+    /** CUDA when a library and a device are present, else the CPU, saying why on the logger. */
+    public static Backend auto() {
+        try {
+            return cuda(0);
+        } catch (UnclipException e) {
+            System.getLogger("dev.unclip4j").log(System.Logger.Level.DEBUG, "using the CPU backend: " + e.getMessage());
+            return cpu();
+        }
+    }
+
+    /** Why the CUDA backend cannot be used here, or null when it can. */
+    public static String cudaUnavailableReason() {
+        try {
+            cuda(0).close();
+            return null;
+        } catch (UnclipException e) {
+            return e.getMessage();
+        }
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    /** "cpu" or "cuda". */
+    public String name() {
+        return kind.name().toLowerCase(Locale.ROOT);
+    }
+
+    /** The device in one line (GPU name and capability, or the CPU model and thread count). */
+    public String device() {
+        return device;
+    }
+
+    public Context context() {
+        return context;
+    }
+
+    // ---- memory -----------------------------------------------------------------------------
+
+    /** A new tensor that owns its memory (uninitialised); close it. */
+    public Tensor allocate(DType dtype, long... shape) {
+        long bytes = Math.multiplyExact(Tensor.numel(shape), (long) dtype.byteSize());
+        MemorySegment base = context.alloc(bytes);
+        return new Tensor(new Storage(this, base, bytes, true), 0, shape, dtype, true);
+    }
+
+    /** A new tensor holding {@code values} converted to {@code dtype}. */
+    public Tensor fromFloats(DType dtype, float[] values, long... shape) {
+        Tensor t = allocate(dtype, shape);
+        try {
+            return t.copyFrom(values);
+        } catch (RuntimeException e) {
+            t.close();
+            throw e;
+        }
+    }
+
+    /** A workspace of this backend for per-pass activations, starting with {@code bytes}. */
+    public Workspace newWorkspace(long bytes) {
+        return new Workspace(this, bytes);
+    }
+
+    /** Waits until all queued work is done (a no-op on the CPU). */
+    public void synchronize() {
+        context.synchronize();
+    }
+
+    // ---- ops --------------------------------------------------------------------------------
+
+    /** out = a + b, b broadcast over a's leading dimensions (b's shape is a suffix of a's). */
+    public void add(Tensor a, Tensor b, Tensor out) {
+        long nb = checkBroadcast("uc_add", a, b, out);
+        context.ops().add(a.dtype(), a.address(), b.address(), out.address(), a.numel(), nb);
+    }
+
+    /** out = a * b, b broadcast over a's leading dimensions (b's shape is a suffix of a's). */
+    public void mul(Tensor a, Tensor b, Tensor out) {
+        long nb = checkBroadcast("uc_mul", a, b, out);
+        context.ops().mul(a.dtype(), a.address(), b.address(), out.address(), a.numel(), nb);
+    }
+
+    /** out = act(x), elementwise. */
+    public void activate(Activation act, Tensor x, Tensor out) {
+        String op = "uc_activate";
+        require(op, "x", x);
+        require(op, "out", out);
+        if (act == null || act == Activation.NONE) throw UnclipException.invalidArgument(op, "no activation given");
+        sameDType(op, x, out);
+        sameShape(op, "x", x, "out", out);
+        context.ops().activate(act, x.dtype(), x.address(), out.address(), x.numel());
+    }
+
+    /**
+     * out = act(x · wᵀ + bias) + residual, a linear layer with its epilogue fused. x: [..., k],
+     * w: [n, k], bias: [n] or null, residual: like out or null, out: [..., n].
+     */
+    public void linear(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor out, Activation act) {
+        String op = "uc_linear";
+        require(op, "x", x);
+        require(op, "w", w);
+        require(op, "out", out);
+        if (act == null) throw UnclipException.invalidArgument(op, "activation is null (use NONE)");
+        if (w.rank() != 2) throw UnclipException.invalidArgument(op, "w must be [n, k], not " + Arrays.toString(w.shape()));
+        if (x.rank() < 1) throw UnclipException.invalidArgument(op, "x must be [..., k]");
+        long n = w.dim(0), k = w.dim(1);
+        if (x.dim(-1) != k) {
+            throw UnclipException.invalidArgument(op, "x " + Arrays.toString(x.shape()) + " does not end in k = " + k
+                    + " of w " + Arrays.toString(w.shape()));
+        }
+        long m = leading(x);
+        long[] expected = x.shape();
+        expected[expected.length - 1] = n;
+        if (!Arrays.equals(out.shape(), expected)) {
+            throw UnclipException.invalidArgument(op, "out is " + Arrays.toString(out.shape()) + ", expected "
+                    + Arrays.toString(expected));
+        }
+        sameDType(op, x, w);
+        sameDType(op, x, out);
+        MemorySegment biasAddress = MemorySegment.NULL, residualAddress = MemorySegment.NULL;
+        if (bias != null) {
+            require(op, "bias", bias);
+            sameDType(op, x, bias);
+            if (bias.rank() != 1 || bias.dim(0) != n) {
+                throw UnclipException.invalidArgument(op, "bias is " + Arrays.toString(bias.shape()) + ", expected [" + n + "]");
+            }
+            biasAddress = bias.address();
+        }
+        if (residual != null) {
+            require(op, "residual", residual);
+            sameDType(op, x, residual);
+            sameShape(op, "residual", residual, "out", out);
+            residualAddress = residual.address();
+        }
+        context.ops().linear(x.dtype(), x.address(), w.address(), biasAddress, residualAddress, out.address(), m, n, k, act);
+    }
+
+    // ---- argument checks: every op names itself and the argument at fault --------------------
+
+    private void require(String op, String name, Tensor t) {
+        if (t == null) throw UnclipException.invalidArgument(op, name + " is null");
+        if (t.isClosed()) throw UnclipException.invalidArgument(op, name + " " + t + " is closed");
+        if (t.backend() != this) {
+            throw UnclipException.invalidArgument(op, name + " lives on another backend (" + t.backend().name()
+                    + "), not on this " + name() + " backend");
+        }
+    }
+
+    private static void sameDType(String op, Tensor a, Tensor b) {
+        if (a.dtype() != b.dtype()) {
+            throw UnclipException.invalidArgument(op, "mixed dtypes " + a.dtype() + " and " + b.dtype());
+        }
+    }
+
+    private static void sameShape(String op, String aName, Tensor a, String bName, Tensor b) {
+        if (!Arrays.equals(a.shape(), b.shape())) {
+            throw UnclipException.invalidArgument(op, aName + " " + Arrays.toString(a.shape()) + " and " + bName + " "
+                    + Arrays.toString(b.shape()) + " differ");
+        }
+    }
+
+    private static long leading(Tensor x) {
+        long m = 1;
+        for (int i = 0; i < x.rank() - 1; i++) m *= x.dim(i);
+        return m;
+    }
+
+    /** Checks a, b, out for a broadcasting elementwise op; returns b's element count. */
+    private long checkBroadcast(String op, Tensor a, Tensor b, Tensor out) {
+        require(op, "a", a);
+        require(op, "b", b);
+        require(op, "out", out);
+        sameDType(op, a, b);
+        sameDType(op, a, out);
+        sameShape(op, "a", a, "out", out);
+        long[] as = a.shape(), bs = b.shape();
+        boolean suffix = bs.length <= as.length;
+        for (int i = 0; suffix && i < bs.length; i++) suffix = bs[bs.length - 1 - i] == as[as.length - 1 - i];
+        if (!suffix || (b.numel() == 0 && a.numel() != 0)) {
+            throw UnclipException.invalidArgument(op, "b " + Arrays.toString(bs) + " does not broadcast to a "
+                    + Arrays.toString(as) + " (b's shape must be a suffix of a's)");
+        }
+        return Math.max(1, b.numel());
+    }
+
+    @Override
+    public void close() {
+        context.close();
+    }
+
+    @Override
+    public String toString() {
+        return name() + " (" + device + ")";
+    }
+}

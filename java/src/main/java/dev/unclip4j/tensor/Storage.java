@@ -1,0 +1,44 @@
+package dev.unclip4j.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A block of backend memory that tensors point into: either owned by one tensor (freed when it
+ * closes) or one generation of a {@link Workspace} (dead after the workspace's next reset).
+ */
+final class Storage {
+    private final Backend backend;
+    private final MemorySegment base;
+    private final long bytes;
+    private final boolean freeOnRelease;
+    private volatile boolean released;
+
+    Storage(Backend backend, MemorySegment base, long bytes, boolean freeOnRelease) {
+        this.backend = backend;
+        this.base = base;
+        this.bytes = bytes;
+        this.freeOnRelease = freeOnRelease;
+    }
+
+    Backend backend() {
+        return backend;
+    }
+
+    long bytes() {
+        return bytes;
+    }
+
+    boolean isLive() {
+        return !released;
+    }
+
+    MemorySegment base() {
+        return base;
+    }
+
+    void release() {
+        if (released) return;
+        released = true;
+        if (freeOnRelease) backend.context().free(base);
+    }
+}

@@ -1,0 +1,134 @@
+package dev.unclip4j.ops;
+
+import dev.unclip4j.bindings.Activation;
+import dev.unclip4j.ops.OpCase.Input;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The op-case table: every op of unclip.h has rows here, and every backend is checked against
+ * them (OpCasesTest). Adding an op means adding rows; OpTableCoverageTest fails otherwise.
+ */
+public final class OpCases {
+    private OpCases() {}
+
+    // One f32 rounding per output element: relative error ≤ 2^-24 ≈ 6e-8; 1e-6 leaves margin
+    // for the one or two extra roundings of a fused epilogue.
+    private static final double ELEMENTWISE_TOL = 1e-6;
+    private static final String ELEMENTWISE_WHY = "one or two f32 roundings per element (2^-24 each)";
+    // expf/tanhf/erff are within a few ulp in float; a few roundings more around them.
+    private static final double ACTIVATION_TOL = 2e-6;
+    private static final String ACTIVATION_WHY = "f32 expf/tanhf/erff are within ~4 ulp (≈ 5e-7)";
+    // f32 dot products of length k: rounding error grows like sqrt(k)·2^-24 (≈ 2e-6 at k = 800).
+    private static final double LINEAR_TOL = 1e-5;
+    private static final String LINEAR_WHY = "f32 accumulation over k ≤ 800 terms: ~sqrt(k)·2^-24 ≈ 2e-6";
+
+    public static List<OpCase> all() {
+        List<OpCase> cases = new ArrayList<>();
+        // uc_add / uc_mul: same shape, per-channel broadcast, odd sizes, empty.
+        long[][][] binaryShapes = {
+            {{1}, {1}}, {{1000}, {1000}}, {{7, 13, 33}, {7, 13, 33}}, {{4, 37}, {37}}, {{2, 5, 3, 64}, {64}},
+            {{3, 9, 11}, {9, 11}}, {{0, 8}, {8}}};
+        for (long[][] s : binaryShapes) {
+            cases.add(binary("uc_add", s[0], s[1]));
+            cases.add(binary("uc_mul", s[0], s[1]));
+        }
+        // uc_activate: each activation over the range where its curvature lives, odd sizes.
+        for (Activation act : List.of(Activation.SILU, Activation.GELU_TANH, Activation.GELU_ERF, Activation.QUICK_GELU)) {
+            for (long[] shape : new long[][] {{1}, {1001}, {3, 4097}}) cases.add(activate(act, shape));
+        }
+        // uc_linear: (m, n, k, bias, residual, act); odd sizes, k = 0 and 1, the epilogue's options.
+        cases.add(linear(1, 1, 1, false, false, Activation.NONE));
+        cases.add(linear(7, 13, 33, true, false, Activation.NONE));
+        cases.add(linear(6, 16, 64, false, false, Activation.NONE));
+        cases.add(linear(37, 70, 129, true, true, Activation.GELU_TANH));
+        cases.add(linear(2, 768, 768, true, false, Activation.QUICK_GELU));
+        cases.add(linear(64, 96, 300, false, true, Activation.SILU));
+        cases.add(linear(19, 33, 65, true, true, Activation.GELU_ERF));
+        cases.add(linear(5, 3, 0, true, true, Activation.NONE));
+        return cases;
+    }
+
+    private static long numel(long[] shape) {
+        long n = 1;
+        for (long d : shape) n *= d;
+        return n;
+    }
+
+    private static String shape(long[] s) {
+        return java.util.Arrays.toString(s);
+    }
+
+    private static OpCase binary(String op, long[] aShape, long[] bShape) {
+        boolean add = op.equals("uc_add");
+        long n = numel(aShape), nb = Math.max(1, numel(bShape));
+        return new OpCase(op, shape(aShape) + " with " + shape(bShape), 11 + n, List.of(
+                new Input("a", aShape, -2, 2), new Input("b", bShape, -2, 2)), aShape,
+                in -> {
+                    double[] out = new double[in[0].length];
+                    for (int i = 0; i < out.length; i++) {
+                        double a = in[0][i], b = in[1][(int) (i % nb)];
+                        out[i] = add ? a + b : a * b;
+                    }
+                    return out;
+                },
+                (backend, in, out) -> {
+                    if (add) backend.add(in[0], in[1], out);
+                    else backend.mul(in[0], in[1], out);
+                },
+                ELEMENTWISE_TOL, ELEMENTWISE_WHY, n, 2.0 * n + nb);
+    }
+
+    static double activationReference(Activation act, double x) {
+        return switch (act) {
+            case SILU -> x / (1 + Math.exp(-x));
+            case GELU_TANH -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+            case GELU_ERF -> 0.5 * x * (1 + Erf.erf(x / Math.sqrt(2)));
+            case QUICK_GELU -> x / (1 + Math.exp(-1.702 * x));
+            case NONE -> x;
+        };
+    }
+
+    private static OpCase activate(Activation act, long[] shape) {
+        long n = numel(shape);
+        return new OpCase("uc_activate", act + " " + shape(shape), 23 + n, List.of(new Input("x", shape, -8, 8)), shape,
+                in -> {
+                    double[] out = new double[in[0].length];
+                    for (int i = 0; i < out.length; i++) out[i] = activationReference(act, in[0][i]);
+                    return out;
+                },
+                (backend, in, out) -> backend.activate(act, in[0], out),
+                ACTIVATION_TOL, ACTIVATION_WHY, 8.0 * n, 2.0 * n);
+    }
+
+    private static OpCase linear(int m, int n, int k, boolean bias, boolean residual, Activation act) {
+        List<Input> inputs = new ArrayList<>();
+        inputs.add(new Input("x", new long[] {m, k}, -1, 1));
+        inputs.add(new Input("w", new long[] {n, k}, -1, 1));
+        if (bias) inputs.add(new Input("bias", new long[] {n}, -1, 1));
+        if (residual) inputs.add(new Input("residual", new long[] {m, n}, -1, 1));
+        String name = "m=" + m + " n=" + n + " k=" + k + (bias ? " +bias" : "") + (act != Activation.NONE ? " " + act : "")
+                + (residual ? " +residual" : "");
+        return new OpCase("uc_linear", name, 31L * m + 7L * n + k, inputs, new long[] {m, n},
+                in -> {
+                    double[] out = new double[m * n];
+                    int r = 2;
+                    float[] b = bias ? in[r++] : null;
+                    float[] res = residual ? in[r] : null;
+                    for (int i = 0; i < m; i++)
+                        for (int j = 0; j < n; j++) {
+                            double acc = 0;
+                            for (int p = 0; p < k; p++) acc += (double) in[0][i * k + p] * in[1][j * k + p];
+                            if (b != null) acc += b[j];
+                            acc = activationReference(act, acc);
+                            if (res != null) acc += res[i * n + j];
+                            out[i * n + j] = acc;
+                        }
+                    return out;
+                },
+                (backend, in, out) -> backend.linear(in[0], in[1], bias ? in[2] : null,
+                        residual ? in[bias ? 3 : 2] : null, out, act),
+                LINEAR_TOL, LINEAR_WHY, 2.0 * m * n * k,
+                (double) m * k + (double) n * k + (bias ? n : 0) + (residual ? 2.0 : 1.0) * m * n);
+    }
+}

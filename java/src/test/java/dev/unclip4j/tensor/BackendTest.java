@@ -1,0 +1,115 @@
+package dev.unclip4j.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.unclip4j.bindings.DType;
+import dev.unclip4j.bindings.Status;
+import dev.unclip4j.bindings.UnclipException;
+import dev.unclip4j.bindings.UnclipLibrary;
+import org.junit.jupiter.api.Test;
+
+/** Loading the libraries, choosing a backend, and moving data in and out of tensors. */
+class BackendTest {
+    @Test
+    void cpuLibraryLoadsFromTheJarAndNamesItself() {
+        UnclipLibrary cpu = UnclipLibrary.get(UnclipLibrary.Kind.CPU);
+        assertEquals("cpu", cpu.backendName());
+        try (Backend backend = Backend.cpu()) {
+            assertTrue(backend.device().contains("OpenMP threads"), backend.device());
+        }
+    }
+
+    @Test
+    void cpuAndCudaLibrariesOpenSideBySide() {
+        // Both export the same symbols; each has its own SymbolLookup, so each answers as itself.
+        UnclipLibrary cuda;
+        try {
+            cuda = UnclipLibrary.get(UnclipLibrary.Kind.CUDA);
+        } catch (UnclipException e) {
+            assumeTrue(false, "this build has no libunclip_cuda: " + e.getMessage());
+            return;
+        }
+        assertEquals("cuda", cuda.backendName());
+        assertEquals("cpu", UnclipLibrary.get(UnclipLibrary.Kind.CPU).backendName());
+    }
+
+    @Test
+    void withoutAGpuCudaSaysNoDeviceAndAutoPicksTheCpu() {
+        String reason = Backend.cudaUnavailableReason();
+        assumeTrue(reason != null, "a CUDA device is present");
+        UnclipException e = assertThrows(UnclipException.class, () -> Backend.cuda(0));
+        assertTrue(e.getMessage().contains("no CUDA device") || e.status() == Status.UNSUPPORTED, e.getMessage());
+        try (Backend auto = Backend.auto()) {
+            assertEquals(Backend.Kind.CPU, auto.kind());
+        }
+    }
+
+    @Test
+    void namedBackends() {
+        try (Backend cpu = Backend.named("CPU")) {
+            assertEquals("cpu", cpu.name());
+        }
+        UnclipException e = assertThrows(UnclipException.class, () -> Backend.named("tpu"));
+        assertTrue(e.getMessage().contains("unknown backend 'tpu'"), e.getMessage());
+    }
+
+    @Test
+    void roundTripsEveryDType() {
+        float[] values = {0f, 1f, -2.5f, 3.140625f, 65504f, 1e-3f};
+        try (Backend cpu = Backend.cpu()) {
+            for (DType dtype : DType.values()) {
+                try (Tensor t = cpu.fromFloats(dtype, values, 2, 3)) {
+                    float[] back = t.toFloatArray();
+                    for (int i = 0; i < values.length; i++) assertEquals(HostCodec.round(values[i], dtype), back[i], 0f, dtype + " " + i);
+                    assertEquals(values.length * dtype.byteSize(), t.byteSize());
+                }
+            }
+        }
+    }
+
+    @Test
+    void bf16RoundsToNearestEven() {
+        // 1 + 2^-8 lies halfway between bf16 neighbours 1 and 1 + 2^-7: ties go to the even one, 1.
+        assertEquals(1f, HostCodec.round(1f + 0x1p-8f, DType.BF16));
+        // 1 + 3·2^-8 lies halfway between 1 + 2^-7 and 1 + 2^-6: the even one is 1 + 2^-6.
+        assertEquals(1f + 0x1p-6f, HostCodec.round(1f + 3 * 0x1p-8f, DType.BF16));
+        assertTrue(Float.isNaN(HostCodec.round(Float.NaN, DType.BF16)));
+    }
+
+    @Test
+    void viewsShareMemoryAndDieWithTheirParent() {
+        try (Backend cpu = Backend.cpu()) {
+            Tensor t = cpu.fromFloats(DType.F32, new float[] {1, 2, 3, 4, 5, 6}, 6);
+            Tensor tail = t.view(2, 2, 2);
+            assertArrayEquals(new float[] {3, 4, 5, 6}, tail.toFloatArray());
+            assertThrows(UnclipException.class, () -> t.view(5, 2));
+            assertThrows(UnclipException.class, () -> t.reshape(4, 2));
+            t.close();
+            UnclipException e = assertThrows(UnclipException.class, tail::toFloatArray);
+            assertTrue(e.getMessage().contains("no longer valid"), e.getMessage());
+        }
+    }
+
+    @Test
+    void rejectsBadShapesAndHostData() {
+        try (Backend cpu = Backend.cpu(); Tensor t = cpu.allocate(DType.F32, 2, 2)) {
+            assertThrows(UnclipException.class, () -> cpu.allocate(DType.F32, 2, -1));
+            UnclipException e = assertThrows(UnclipException.class, () -> t.copyFrom(new float[3]));
+            assertTrue(e.getMessage().contains("3 values for a tensor of 4"), e.getMessage());
+        }
+    }
+
+    @Test
+    void closedBackendRefusesWork() {
+        Backend cpu = Backend.cpu();
+        cpu.close();
+        UnclipException e = assertThrows(UnclipException.class, () -> cpu.allocate(DType.F32, 4));
+        assertTrue(e.getMessage().contains("context is closed"), e.getMessage());
+        assertNotEquals(null, e.op());
+    }
+}

@@ -1,0 +1,143 @@
+/*
+ * unclip.h — the C ABI of unclip4j's kernels.
+ *
+ * Two libraries implement this header and export exactly the same symbols:
+ *   libunclip_cpu   C++17 + OpenMP, host memory, float32 compute;
+ *   libunclip_cuda  CUDA, device memory, f32/f16/bf16 storage with f32 accumulation.
+ * The Java side picks a backend by choosing which library it looks the symbols up in.
+ *
+ * Conventions (every function below follows them):
+ *   - Every function returns a uc_status; nothing here aborts the process. A non-zero
+ *     status leaves a message in the context (uc_context_last_error), not in a
+ *     thread-local: a JVM virtual thread may make its next downcall on another carrier.
+ *   - Pointers are plain addresses in the backend's memory (host for cpu, device for cuda),
+ *     sizes are explicit int64 element counts, tensors are dense row-major.
+ *   - Activations are NHWC; a shape comment above each op names its layout.
+ *   - A context is used by one thread at a time (it owns one stream and one error slot).
+ *   - Ops are asynchronous on the cuda backend (queued on the context's stream);
+ *     uc_synchronize waits. On the cpu backend they complete before returning.
+ */
+#ifndef UNCLIP_H
+#define UNCLIP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define UC_API __declspec(dllexport)
+#else
+#define UC_API __attribute__((visibility("default")))
+#endif
+
+/* The ABI version; bump on any incompatible change. Java refuses a library whose
+ * version differs from the one its bindings were written for. */
+#define UC_ABI_VERSION 1
+
+typedef enum uc_status {
+    UC_OK = 0,
+    UC_ERR_INVALID_ARGUMENT = 1, /* null pointer, negative or mismatched size, bad enum     */
+    UC_ERR_UNSUPPORTED = 2,      /* valid request this backend does not implement (dtype…)  */
+    UC_ERR_OUT_OF_MEMORY = 3,    /* host or device allocation failed                        */
+    UC_ERR_DEVICE = 4,           /* CUDA runtime/driver error, "no CUDA device" included    */
+    UC_ERR_ARCH_MISMATCH = 5,    /* the GPU's architecture has no code in this library      */
+    UC_ERR_CANCELLED = 6,        /* uc_context_cancel was called while the op was running   */
+    UC_ERR_INTERNAL = 7          /* a bug in unclip4j: please report the message            */
+} uc_status;
+
+typedef enum uc_dtype {
+    UC_F32 = 0,
+    UC_F16 = 1,
+    UC_BF16 = 2
+} uc_dtype;
+
+/* Activation applied by uc_activate and by op epilogues (uc_linear). */
+typedef enum uc_activation {
+    UC_ACT_NONE = 0,
+    UC_ACT_SILU = 1,       /* x * sigmoid(x)                                         */
+    UC_ACT_GELU_TANH = 2,  /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))       */
+    UC_ACT_GELU_ERF = 3,   /* 0.5 x (1 + erf(x / sqrt(2)))  — torch's exact GELU     */
+    UC_ACT_QUICK_GELU = 4  /* x * sigmoid(1.702 x)          — OpenAI CLIP's          */
+} uc_activation;
+
+typedef enum uc_copy_kind {
+    UC_COPY_HOST_TO_DEVICE = 0,
+    UC_COPY_DEVICE_TO_HOST = 1,
+    UC_COPY_DEVICE_TO_DEVICE = 2
+} uc_copy_kind;
+
+typedef struct uc_context uc_context;
+
+/* ---- library and context ---------------------------------------------------------- */
+
+/* UC_ABI_VERSION of this library. */
+UC_API int32_t uc_abi_version(void);
+
+/* "cpu" or "cuda": which implementation this library is. */
+UC_API const char *uc_backend_name(void);
+
+/* Creates a context on `device` (the CUDA ordinal; must be 0 on cpu). On failure *out
+ * still receives a context holding the reason (e.g. "no CUDA device: …") unless the
+ * context itself could not be allocated (*out = NULL, UC_ERR_OUT_OF_MEMORY); the
+ * caller reads uc_context_last_error and then destroys it. */
+UC_API uc_status uc_context_create(int32_t device, uc_context **out);
+UC_API void uc_context_destroy(uc_context *ctx);
+
+/* The message of the last failed call on this context ("" if none). Valid until the
+ * next call on the context. */
+UC_API const char *uc_context_last_error(const uc_context *ctx);
+
+/* A one-line description of the device (name, compute capability, memory), or the
+ * host CPU for the cpu backend. Written into buf (NUL-terminated, truncated to cap). */
+UC_API uc_status uc_device_describe(uc_context *ctx, char *buf, int64_t cap);
+
+/* Asks long-running work on this context to stop; ops that notice return
+ * UC_ERR_CANCELLED. Safe to call from another thread. uc_context_reset_cancel clears it. */
+UC_API void uc_context_cancel(uc_context *ctx);
+UC_API void uc_context_reset_cancel(uc_context *ctx);
+
+/* ---- memory --------------------------------------------------------------------------- */
+
+/* Backend memory: host memory aligned to 64 bytes (cpu), device memory (cuda). */
+UC_API uc_status uc_alloc(uc_context *ctx, int64_t bytes, void **out);
+UC_API uc_status uc_free(uc_context *ctx, void *ptr);
+/* Copies bytes; on cpu every kind is a memcpy. Ordered on the context's stream. */
+UC_API uc_status uc_memcpy(uc_context *ctx, void *dst, const void *src, int64_t bytes,
+                           uc_copy_kind kind);
+UC_API uc_status uc_memset(uc_context *ctx, void *dst, int32_t byte_value, int64_t bytes);
+/* Waits until all work queued on the context has finished; reports asynchronous errors. */
+UC_API uc_status uc_synchronize(uc_context *ctx);
+
+/* ---- ops: elementwise ------------------------------------------------------------------ */
+
+/* out[i] = a[i] + b[i % nb]           a, out: [n]; b: [nb], nb divides n (nb == n: same
+ * shape; nb == C: a per-channel bias broadcast over the rows of an [n/C, C] tensor).
+ * out may alias a. */
+UC_API uc_status uc_add(uc_context *ctx, uc_dtype dtype, const void *a, const void *b,
+                        void *out, int64_t n, int64_t nb);
+
+/* out[i] = a[i] * b[i % nb]           same shapes and broadcast rule as uc_add. */
+UC_API uc_status uc_mul(uc_context *ctx, uc_dtype dtype, const void *a, const void *b,
+                        void *out, int64_t n, int64_t nb);
+
+/* out[i] = act(x[i])                  x, out: [n]; act != UC_ACT_NONE. out may alias x. */
+UC_API uc_status uc_activate(uc_context *ctx, uc_activation act, uc_dtype dtype,
+                             const void *x, void *out, int64_t n);
+
+/* ---- ops: matrix ----------------------------------------------------------------------- */
+
+/* out = act(x · wᵀ + bias) + residual — a linear layer with its epilogue fused.
+ *   x: [m, k], w: [n, k] (PyTorch nn.Linear layout, loaded as is), bias: [n] or NULL,
+ *   residual: [m, n] or NULL (may alias out), out: [m, n]. Accumulates in float32. */
+UC_API uc_status uc_linear(uc_context *ctx, uc_dtype dtype, const void *x, const void *w,
+                           const void *bias, const void *residual, void *out,
+                           int64_t m, int64_t n, int64_t k, uc_activation act);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* UNCLIP_H */

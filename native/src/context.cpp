@@ -1,0 +1,109 @@
+// The cpu backend's context and memory: host memory, no stream, errors kept per context.
+#include "cpu.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+extern "C" {
+
+UC_API int32_t uc_abi_version(void) { return UC_ABI_VERSION; }
+
+UC_API const char *uc_backend_name(void) { return "cpu"; }
+
+UC_API uc_status uc_context_create(int32_t device, uc_context **out) {
+    if (out == nullptr) return UC_ERR_INVALID_ARGUMENT;
+    *out = new (std::nothrow) uc_context();
+    if (*out == nullptr) return UC_ERR_OUT_OF_MEMORY;
+    if (device != 0)
+        return uc::fail(*out, UC_ERR_INVALID_ARGUMENT, "the cpu backend has only device 0, not %d", device);
+    return UC_OK;
+}
+
+UC_API void uc_context_destroy(uc_context *ctx) { delete ctx; }
+
+UC_API const char *uc_context_last_error(const uc_context *ctx) {
+    return ctx == nullptr ? "null context" : ctx->last_error.c_str();
+}
+
+UC_API void uc_context_cancel(uc_context *ctx) {
+    if (ctx != nullptr) ctx->cancel_requested.store(true);
+}
+
+UC_API void uc_context_reset_cancel(uc_context *ctx) {
+    if (ctx != nullptr) ctx->cancel_requested.store(false);
+}
+
+UC_API uc_status uc_device_describe(uc_context *ctx, char *buf, int64_t cap) {
+    return uc::guarded(ctx, [&] {
+        if (buf == nullptr || cap <= 0) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "empty output buffer");
+        std::string model = "unknown CPU";
+        std::ifstream cpuinfo("/proc/cpuinfo");
+        for (std::string line; std::getline(cpuinfo, line);) {
+            if (line.rfind("model name", 0) == 0) {
+                model = line.substr(line.find(':') + 2);
+                break;
+            }
+        }
+        int threads = 1;
+#if defined(_OPENMP)
+        threads = omp_get_max_threads();
+#endif
+        std::snprintf(buf, (size_t)cap, "%s, %d OpenMP threads", model.c_str(), threads);
+        return UC_OK;
+    });
+}
+
+UC_API uc_status uc_alloc(uc_context *ctx, int64_t bytes, void **out) {
+    return uc::guarded(ctx, [&] {
+        if (out == nullptr) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "null output pointer");
+        *out = nullptr;
+        if (bytes < 0) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "bytes = %lld must be >= 0", (long long)bytes);
+        // 64-byte alignment: one cache line, and the widest vector load (AVX-512).
+        size_t rounded = ((size_t)bytes + 63) / 64 * 64;
+        *out = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+        if (*out == nullptr)
+            return uc::fail(ctx, UC_ERR_OUT_OF_MEMORY, "could not allocate %lld bytes of host memory", (long long)bytes);
+        return UC_OK;
+    });
+}
+
+UC_API uc_status uc_free(uc_context *ctx, void *ptr) {
+    return uc::guarded(ctx, [&] {
+        std::free(ptr);
+        return UC_OK;
+    });
+}
+
+UC_API uc_status uc_memcpy(uc_context *ctx, void *dst, const void *src, int64_t bytes, uc_copy_kind kind) {
+    return uc::guarded(ctx, [&] {
+        if (kind < UC_COPY_HOST_TO_DEVICE || kind > UC_COPY_DEVICE_TO_DEVICE)
+            return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "unknown copy kind %d", (int)kind);
+        if (bytes < 0) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "bytes = %lld must be >= 0", (long long)bytes);
+        if (bytes > 0 && (dst == nullptr || src == nullptr))
+            return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "null pointer (dst=%p src=%p)", dst, (const void *)src);
+        if (bytes > 0) std::memmove(dst, src, (size_t)bytes);
+        return UC_OK;
+    });
+}
+
+UC_API uc_status uc_memset(uc_context *ctx, void *dst, int32_t byte_value, int64_t bytes) {
+    return uc::guarded(ctx, [&] {
+        if (bytes < 0) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "bytes = %lld must be >= 0", (long long)bytes);
+        if (bytes > 0 && dst == nullptr) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "null pointer dst");
+        if (bytes > 0) std::memset(dst, byte_value, (size_t)bytes);
+        return UC_OK;
+    });
+}
+
+UC_API uc_status uc_synchronize(uc_context *ctx) {
+    return uc::guarded(ctx, [] { return UC_OK; });
+}
+
+}  // extern "C"

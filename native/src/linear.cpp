@@ -1,0 +1,98 @@
+// uc_linear on the cpu: out = act(x · wᵀ + bias) + residual, float32.
+//
+// A register-blocked GEMM: w is packed once per call into panels of kNr output columns laid
+// out k-major ([n/kNr][k][kNr]), so the micro-kernel streams one panel while holding a
+// kMr × kNr block of out in registers (kMr rows of x broadcast one at a time). kNr = 16 is
+// one AVX-512 register or two AVX2 registers; kMr = 6 keeps 6 (AVX-512) or 12 (AVX2)
+// accumulators live, which leaves room for the panel loads and the broadcast on AVX2's 16
+// registers. The epilogue (bias, activation, residual) is applied to the block while it is
+// still in registers, so out is written exactly once.
+#include "activation.h"
+#include "cpu.h"
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+namespace {
+
+constexpr int64_t kMr = 6;
+constexpr int64_t kNr = 16;
+
+struct Epilogue {
+    const float *bias;      // [n] or null
+    const float *residual;  // [m, n] or null
+    uc_activation act;
+};
+
+// Computes rows [m0, m0+mr) × columns [n0, n0+nr) of out from one packed panel.
+template <int kRows>
+UC_MULTIVERSION void micro_kernel(const float *x, int64_t k, const float *panel, float *out,
+                                  int64_t ldo, int64_t m0, int64_t n0, int64_t nr,
+                                  const Epilogue &epi) {
+    float acc[kRows][kNr] = {};
+    for (int64_t p = 0; p < k; ++p) {
+        const float *wp = panel + p * kNr;
+        for (int i = 0; i < kRows; ++i) {
+            const float xv = x[(m0 + i) * k + p];
+#pragma omp simd
+            for (int64_t j = 0; j < kNr; ++j) acc[i][j] += xv * wp[j];
+        }
+    }
+    for (int i = 0; i < kRows; ++i) {
+        const int64_t row = m0 + i;
+        for (int64_t j = 0; j < nr; ++j) {
+            float v = acc[i][j];
+            if (epi.bias != nullptr) v += epi.bias[n0 + j];
+            v = uc::activate(epi.act, v);
+            if (epi.residual != nullptr) v += epi.residual[row * ldo + n0 + j];
+            out[row * ldo + n0 + j] = v;
+        }
+    }
+}
+
+using MicroKernel = void (*)(const float *, int64_t, const float *, float *, int64_t, int64_t,
+                             int64_t, int64_t, const Epilogue &);
+constexpr MicroKernel kKernels[kMr + 1] = {nullptr, micro_kernel<1>, micro_kernel<2>, micro_kernel<3>,
+                                           micro_kernel<4>, micro_kernel<5>, micro_kernel<6>};
+
+void linear_f32(const float *x, const float *w, float *out, int64_t m, int64_t n, int64_t k,
+                const Epilogue &epi) {
+    const int64_t panels = (n + kNr - 1) / kNr;
+    // Packed w, zero-padded to whole panels so the micro-kernel never branches on width.
+    std::vector<float> packed((size_t)(panels * kNr * k));
+#pragma omp parallel for schedule(static) if (n * k >= uc::cpu::kParallelThreshold)
+    for (int64_t pn = 0; pn < panels; ++pn) {
+        float *dst = packed.data() + pn * kNr * k;
+        for (int64_t p = 0; p < k; ++p)
+            for (int64_t j = 0; j < kNr; ++j) {
+                const int64_t col = pn * kNr + j;
+                dst[p * kNr + j] = col < n ? w[col * k + p] : 0.0f;
+            }
+    }
+    const int64_t row_blocks = (m + kMr - 1) / kMr;
+#pragma omp parallel for collapse(2) schedule(static) if (m * n * k >= uc::cpu::kParallelThreshold)
+    for (int64_t pn = 0; pn < panels; ++pn)
+        for (int64_t rb = 0; rb < row_blocks; ++rb) {
+            const int64_t m0 = rb * kMr, n0 = pn * kNr;
+            const int64_t mr = std::min(kMr, m - m0), nr = std::min(kNr, n - n0);
+            kKernels[mr](x, k, packed.data() + pn * kNr * k, out, n, m0, n0, nr, epi);
+        }
+}
+
+}  // namespace
+
+extern "C" UC_API uc_status uc_linear(uc_context *ctx, uc_dtype dtype, const void *x, const void *w,
+                                      const void *bias, const void *residual, void *out, int64_t m,
+                                      int64_t n, int64_t k, uc_activation act) {
+    return uc::guarded(ctx, [&] {
+        if (uc_status s = uc::check_linear(ctx, dtype, x, w, out, m, n, k, act)) return s;
+        if (uc_status s = uc::cpu::require_f32(ctx, dtype)) return s;
+        if (uc_status s = uc::cpu::check_cancel(ctx)) return s;
+        if (m == 0 || n == 0) return UC_OK;
+        const Epilogue epi{static_cast<const float *>(bias), static_cast<const float *>(residual), act};
+        linear_f32(static_cast<const float *>(x), static_cast<const float *>(w), static_cast<float *>(out),
+                   m, n, k, epi);
+        return UC_OK;
+    });
+}
