@@ -136,6 +136,10 @@ UC_API uc_status uc_linear(uc_context *ctx, uc_dtype dtype, const void *x, const
                            const void *bias, const void *residual, void *out,
                            int64_t m, int64_t n, int64_t k, uc_activation act);
 
+/* ---- ops: transformer (attention, layer norm, softmax, embeddings) ----------------------- */
+
+/* ---- ops: convolution stack (group norm, conv2d, resblock, resize) ----------------------- */
+
 #ifdef __cplusplus
 }
 #endif

@@ -23,7 +23,12 @@ public final class UnclipLibrary {
     public static final int ABI_VERSION = 1;
 
     /** The op symbols of unclip.h (everything but context and memory management). */
-    public static final List<String> OPS = List.of("uc_add", "uc_mul", "uc_activate", "uc_linear");
+    public static final List<String> OPS = List.of(
+            // elementwise and matrix
+            "uc_add", "uc_mul", "uc_activate", "uc_linear"
+            // transformer
+            // convolution stack
+    );
 
     public enum Kind {
         CPU("unclip_cpu"),
@@ -59,6 +64,10 @@ public final class UnclipLibrary {
     final MethodHandle mul;
     final MethodHandle activate;
     final MethodHandle linear;
+    // transformer
+
+    // convolution stack
+
 
     private UnclipLibrary(Kind kind, SymbolLookup lookup) {
         this.kind = kind;
@@ -80,6 +89,10 @@ public final class UnclipLibrary {
         activate = handle(lookup, "uc_activate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
         linear = handle(lookup, "uc_linear", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS,
                 ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT));
+        // transformer
+
+        // convolution stack
+
         int version;
         try {
             version = (int) abiVersion.invokeExact();

@@ -210,6 +210,10 @@ public final class Backend implements AutoCloseable {
         context.ops().linear(x.dtype(), x.address(), w.address(), biasAddress, residualAddress, out.address(), m, n, k, act);
     }
 
+    // ---- transformer ops ----------------------------------------------------------------------
+
+    // ---- convolution-stack ops ----------------------------------------------------------------
+
     // ---- argument checks: every op names itself and the argument at fault --------------------
 
     private void require(String op, String name, Tensor t) {

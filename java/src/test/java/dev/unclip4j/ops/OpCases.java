@@ -46,6 +46,9 @@ public final class OpCases {
         cases.add(linear(64, 96, 300, false, true, Activation.SILU));
         cases.add(linear(19, 33, 65, true, true, Activation.GELU_ERF));
         cases.add(linear(5, 3, 0, true, true, Activation.NONE));
+        // Each op family keeps its rows in its own class.
+        // transformer
+        // convolution stack
         return cases;
     }
 
