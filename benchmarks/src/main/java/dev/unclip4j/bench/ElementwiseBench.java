@@ -24,7 +24,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * uc_add (per-channel broadcast) and uc_activate (SiLU) on decoder-sized activations; these are
  * memory-bound, so GB/s = bytes moved (the op table's elementsMoved × dtype size) / time.
  *
- * <p>Sizes: Karlo's decoder at 64 px × 320 channels × batch 2 (2,621,440 elements), at 8 px ×
+ * <p>Shapes "rowsxchannels": Karlo's decoder at 64 px × 320 channels × batch 2 (2,621,440 elements), at 8 px ×
  * 1280 (163,840), and an odd size.
  */
 @State(Scope.Benchmark)
@@ -37,7 +37,7 @@ public class ElementwiseBench {
     @Param({"cpu", "cuda"})
     public String backend;
 
-    @Param({"8192,320", "128,1280", "1001,37"})
+    @Param({"8192x320", "128x1280", "1001x37"})
     public String shape;
 
     @Param({"F32"})
@@ -49,7 +49,7 @@ public class ElementwiseBench {
     @Setup(Level.Trial)
     public void setUp() {
         b = Backend.named(backend);
-        String[] s = shape.split(",");
+        String[] s = shape.split("x");
         int rows = Integer.parseInt(s[0]), channels = Integer.parseInt(s[1]);
         SplittableRandom random = new SplittableRandom(7);
         x = b.fromFloats(dtype, LinearBench.random(random, rows * channels), rows, channels);

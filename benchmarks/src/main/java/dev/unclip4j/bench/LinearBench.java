@@ -23,9 +23,10 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * uc_linear (x·wᵀ + bias, fused epilogue) at real layer shapes. TFLOP/s = 2·m·n·k / time.
  *
- * <p>Shapes "m,n,k": CLIP ViT-L/14 text MLP up-projection (77 tokens, 768 → 3072), Karlo's
- * prior attention projection (batch 2 × 81 tokens, 2048 → 2048), Karlo's decoder time MLP
- * (batch 2, 1280 → 1280), and an odd shape that hits every remainder path.
+ * <p>Shapes "mxnxk" (x, not a comma: JMH splits -p values at commas): CLIP ViT-L/14 text MLP
+ * up-projection (77 tokens, 768 → 3072), Karlo's prior attention projection (batch 2 × 81
+ * tokens, 2048 → 2048), Karlo's decoder time MLP (batch 2, 1280 → 1280), and an odd shape that
+ * hits every remainder path.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -39,7 +40,7 @@ public class LinearBench {
     @Param({"cpu", "cuda"})
     public String backend;
 
-    @Param({"77,3072,768", "162,2048,2048", "2,1280,1280", "37,129,301"})
+    @Param({"77x3072x768", "162x2048x2048", "2x1280x1280", "37x129x301"})
     public String shape;
 
     @Param({"F32"})
@@ -51,7 +52,7 @@ public class LinearBench {
     @Setup(Level.Trial)
     public void setUp() {
         b = Backend.named(backend);
-        String[] s = shape.split(",");
+        String[] s = shape.split("x");
         int m = Integer.parseInt(s[0]), n = Integer.parseInt(s[1]), k = Integer.parseInt(s[2]);
         SplittableRandom random = new SplittableRandom(42);
         x = b.fromFloats(dtype, random(random, m * k), m, k);

@@ -11,6 +11,7 @@ import dev.unclip4j.bindings.DType;
 import dev.unclip4j.bindings.Status;
 import dev.unclip4j.bindings.UnclipException;
 import dev.unclip4j.bindings.UnclipLibrary;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Loading the libraries, choosing a backend, and moving data in and out of tensors. */
@@ -25,6 +26,7 @@ class BackendTest {
     }
 
     @Test
+    @Tag("gpu")
     void cpuAndCudaLibrariesOpenSideBySide() {
         // Both export the same symbols; each has its own SymbolLookup, so each answers as itself.
         UnclipLibrary cuda;

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds bundle/unclip4j-gpu/: a folder that runs the gpu-tagged tests, the benchmarks and the
+# command line on a Linux x86-64 machine with an NVIDIA driver but no JDK, no Maven and no
+# network. Copy the folder there (it stays under 60 MB) and run ./run (see its --help).
+set -euo pipefail
+root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+source "$root/tools/jdk.sh"
+unclip_find_jdk
+cd "$root"
+
+junit_platform=1.14.1   # the JUnit Platform of junit-bom ${junit.version} (pom.xml)
+out="$root/bundle/unclip4j-gpu"
+
+./mvnw -B -q -DskipTests package
+rm -rf "$out"
+mkdir -p "$out/jars/lib"
+cp java/target/unclip4j.jar java/target/unclip4j-tests.jar "$out/jars/"
+cp java/target/lib/*.jar "$out/jars/lib/"
+cp benchmarks/target/benchmarks.jar "$out/jars/"
+./mvnw -B -q dependency:copy -Dartifact="org.junit.platform:junit-platform-console-standalone:$junit_platform" \
+  -DoutputDirectory="$out/jars"
+if ! unzip -l bindings/target/unclip4j-bindings-*.jar | grep -q 'native/linux-x86_64/libunclip_cuda.so'; then
+  echo "warning: this build has no libunclip_cuda.so (no nvcc found): the bundle will run on the CPU only" >&2
+fi
+
+# A runtime of just the modules the jars use (jdeps: java.base, java.logging for JUnit,
+# java.management and jdk.unsupported for JMH, jdk.zipfs for scanning the test jar); libjvm's symbols stripped to stay small.
+jlink --add-modules java.base,java.logging,java.management,jdk.unsupported,jdk.zipfs \
+  --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output "$out/runtime"
+strip --strip-unneeded "$out/runtime/lib/server/libjvm.so" 2>/dev/null || true
+
+cat > "$out/run" <<'RUN'
+#!/usr/bin/env bash
+# unclip4j GPU bundle. Usage:
+#   ./run tests [JUnit console options]   the gpu-tagged tests (CUDA against CPU); add e.g. --include-tag=gpu,cpu
+#   ./run bench [JMH options]              the JMH benchmarks, e.g. ./run bench LinearBench -p backend=cuda
+#   ./run unclip [args]                    the unclip command line, e.g. ./run unclip info
+set -euo pipefail
+here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
+java=("$here/runtime/bin/java" --enable-native-access=ALL-UNNAMED)
+cp="$here/jars/unclip4j.jar$(printf ':%s' "$here"/jars/lib/*.jar)"  # explicit: JUnit does not expand lib/*
+what="${1:-}"; shift || true
+case "$what" in
+  tests)
+    exec "${java[@]}" -jar "$here"/jars/junit-platform-console-standalone-*.jar execute \
+      --class-path "$here/jars/unclip4j-tests.jar:$cp" --scan-class-path "$here/jars/unclip4j-tests.jar" \
+      --include-tag=gpu --fail-if-no-tests --details=tree --disable-banner "$@" ;;
+  bench)
+    exec "${java[@]}" -jar "$here/jars/benchmarks.jar" -jvm "$here/runtime/bin/java" "$@" ;;
+  unclip)
+    exec "${java[@]}" -cp "$cp" dev.unclip4j.cli.Main "$@" ;;
+  *)
+    sed -n '2,6p' "$0"; exit 2 ;;
+esac
+RUN
+chmod +x "$out/run"
+size=$(du -sm "$out" | cut -f1)
+echo "bundle: $out (${size} MB)"
+if [ "$size" -ge 60 ]; then echo "error: the bundle is ${size} MB, over its 60 MB budget" >&2; exit 1; fi
