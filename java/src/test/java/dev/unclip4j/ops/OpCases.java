@@ -3,7 +3,9 @@ package dev.unclip4j.ops;
 import dev.unclip4j.bindings.Activation;
 import dev.unclip4j.ops.OpCase.Input;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.SplittableRandom;
 
 /**
  * The op-case table: every op of unclip.h has rows here, and every backend is checked against
@@ -46,10 +48,27 @@ public final class OpCases {
         cases.add(linear(64, 96, 300, false, true, Activation.SILU));
         cases.add(linear(19, 33, 65, true, true, Activation.GELU_ERF));
         cases.add(linear(5, 3, 0, true, true, Activation.NONE));
+        randomShapes(cases);
         // Each op family keeps its rows in its own class.
         // transformer
         // convolution stack
         return cases;
+    }
+
+    /** Rows whose shapes and options are drawn from a seeded generator: sizes nobody picked. */
+    private static void randomShapes(List<OpCase> cases) {
+        SplittableRandom random = new SplittableRandom(20261123);
+        Activation[] acts = Activation.values();
+        for (int i = 0; i < 4; i++) {
+            int rank = 1 + random.nextInt(4);
+            long[] a = new long[rank];
+            for (int d = 0; d < rank; d++) a[d] = 1 + random.nextInt(23);
+            long[] b = Arrays.copyOfRange(a, random.nextInt(rank), rank);
+            cases.add(binary(i % 2 == 0 ? "uc_add" : "uc_mul", a, b));
+            cases.add(activate(acts[1 + random.nextInt(acts.length - 1)], a));
+            cases.add(linear(1 + random.nextInt(90), 1 + random.nextInt(90), 1 + random.nextInt(200),
+                    random.nextBoolean(), random.nextBoolean(), acts[random.nextInt(acts.length)]));
+        }
     }
 
     private static long numel(long[] shape) {
@@ -59,7 +78,7 @@ public final class OpCases {
     }
 
     private static String shape(long[] s) {
-        return java.util.Arrays.toString(s);
+        return Arrays.toString(s);
     }
 
     private static OpCase binary(String op, long[] aShape, long[] bShape) {
