@@ -130,4 +130,56 @@ UC_API uc_status uc_synchronize(uc_context *ctx) {
     });
 }
 
+// A cuda event is a cudaEvent_t on the context's device, recorded on its stream.
+struct uc_event {
+    cudaEvent_t event = nullptr;
+    bool recorded = false;
+};
+
+UC_API uc_status uc_event_create(uc_context *ctx, uc_event **out) {
+    return uc::cuda::on_device(ctx, [&]() -> uc_status {
+        if (out == nullptr) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "null output pointer");
+        *out = nullptr;
+        uc_event *event = new uc_event();
+        cudaError_t err = cudaEventCreate(&event->event);
+        if (err != cudaSuccess) {
+            delete event;
+            return uc::cuda::fail_cuda(ctx, err, "cudaEventCreate", __FILE__, __LINE__);
+        }
+        *out = event;
+        return UC_OK;
+    });
+}
+
+UC_API uc_status uc_event_destroy(uc_context *ctx, uc_event *event) {
+    return uc::cuda::on_device(ctx, [&]() -> uc_status {
+        if (event == nullptr) return UC_OK;
+        cudaError_t err = cudaEventDestroy(event->event);
+        delete event;
+        if (err != cudaSuccess) return uc::cuda::fail_cuda(ctx, err, "cudaEventDestroy", __FILE__, __LINE__);
+        return UC_OK;
+    });
+}
+
+UC_API uc_status uc_event_record(uc_context *ctx, uc_event *event) {
+    return uc::cuda::on_device(ctx, [&]() -> uc_status {
+        if (event == nullptr) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "null event");
+        UC_CUDA_TRY(ctx, cudaEventRecord(event->event, ctx->stream));
+        event->recorded = true;
+        return UC_OK;
+    });
+}
+
+UC_API uc_status uc_event_elapsed_ms(uc_context *ctx, uc_event *start, uc_event *end, float *ms) {
+    return uc::cuda::on_device(ctx, [&]() -> uc_status {
+        if (start == nullptr || end == nullptr || ms == nullptr)
+            return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "null pointer (start=%p end=%p ms=%p)",
+                            (void *)start, (void *)end, (void *)ms);
+        if (!start->recorded || !end->recorded) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "event not recorded yet");
+        UC_CUDA_TRY(ctx, cudaEventSynchronize(end->event));
+        UC_CUDA_TRY(ctx, cudaEventElapsedTime(ms, start->event, end->event));
+        return UC_OK;
+    });
+}
+
 }  // extern "C"

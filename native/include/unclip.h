@@ -70,6 +70,7 @@ typedef enum uc_copy_kind {
 } uc_copy_kind;
 
 typedef struct uc_context uc_context;
+typedef struct uc_event uc_event;
 
 /* ---- library and context ---------------------------------------------------------- */
 
@@ -110,6 +111,17 @@ UC_API uc_status uc_memcpy(uc_context *ctx, void *dst, const void *src, int64_t 
 UC_API uc_status uc_memset(uc_context *ctx, void *dst, int32_t byte_value, int64_t bytes);
 /* Waits until all work queued on the context has finished; reports asynchronous errors. */
 UC_API uc_status uc_synchronize(uc_context *ctx);
+
+/* ---- events: timing work on the context's stream --------------------------------------- */
+
+/* An event marks a point in the context's stream (cuda: a cudaEvent; cpu: the time it was
+ * recorded, since cpu ops finish before returning). Timing kernels with events measures the
+ * GPU's time, without the host's launch and synchronisation overhead. */
+UC_API uc_status uc_event_create(uc_context *ctx, uc_event **out);
+UC_API uc_status uc_event_destroy(uc_context *ctx, uc_event *event);
+UC_API uc_status uc_event_record(uc_context *ctx, uc_event *event);
+/* Milliseconds between two recorded events; waits until `end` has completed. */
+UC_API uc_status uc_event_elapsed_ms(uc_context *ctx, uc_event *start, uc_event *end, float *ms);
 
 /* ---- ops: elementwise ------------------------------------------------------------------ */
 

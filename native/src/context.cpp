@@ -1,6 +1,7 @@
 // The cpu backend's context and memory: host memory, no stream, errors kept per context.
 #include "cpu.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -104,6 +105,48 @@ UC_API uc_status uc_memset(uc_context *ctx, void *dst, int32_t byte_value, int64
 
 UC_API uc_status uc_synchronize(uc_context *ctx) {
     return uc::guarded(ctx, [] { return UC_OK; });
+}
+
+// A cpu event is the moment it was recorded: cpu ops have finished when they return.
+struct uc_event {
+    std::chrono::steady_clock::time_point time{};
+    bool recorded = false;
+};
+
+UC_API uc_status uc_event_create(uc_context *ctx, uc_event **out) {
+    return uc::guarded(ctx, [&] {
+        if (out == nullptr) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "null output pointer");
+        *out = new uc_event();
+        return UC_OK;
+    });
+}
+
+UC_API uc_status uc_event_destroy(uc_context *ctx, uc_event *event) {
+    return uc::guarded(ctx, [&] {
+        delete event;
+        return UC_OK;
+    });
+}
+
+UC_API uc_status uc_event_record(uc_context *ctx, uc_event *event) {
+    return uc::guarded(ctx, [&] {
+        if (event == nullptr) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "null event");
+        event->time = std::chrono::steady_clock::now();
+        event->recorded = true;
+        return UC_OK;
+    });
+}
+
+UC_API uc_status uc_event_elapsed_ms(uc_context *ctx, uc_event *start, uc_event *end, float *ms) {
+    return uc::guarded(ctx, [&] {
+        if (start == nullptr || end == nullptr || ms == nullptr)
+            return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "null pointer (start=%p end=%p ms=%p)",
+                            (void *)start, (void *)end, (void *)ms);
+        if (!start->recorded || !end->recorded)
+            return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "event not recorded yet");
+        *ms = std::chrono::duration<float, std::milli>(end->time - start->time).count();
+        return UC_OK;
+    });
 }
 
 }  // extern "C"

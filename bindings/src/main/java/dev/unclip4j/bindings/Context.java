@@ -116,6 +116,17 @@ public final class Context implements AutoCloseable {
         }
     }
 
+    /** A new event for timing work on this context's stream; close it. */
+    public Event newEvent() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ADDRESS);
+            check("uc_event_create", (int) library.eventCreate.invokeExact(handle(), out));
+            return new Event(this, out.get(ADDRESS, 0));
+        } catch (Throwable t) {
+            throw wrap("uc_event_create", t);
+        }
+    }
+
     /** Makes running and later ops fail with {@link Status#CANCELLED} until {@link #resetCancel()}. */
     public void cancel() {
         try {

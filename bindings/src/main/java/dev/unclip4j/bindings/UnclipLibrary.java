@@ -60,6 +60,10 @@ public final class UnclipLibrary {
     final MethodHandle memcpy;
     final MethodHandle memset;
     final MethodHandle synchronize;
+    final MethodHandle eventCreate;
+    final MethodHandle eventDestroy;
+    final MethodHandle eventRecord;
+    final MethodHandle eventElapsedMs;
     final MethodHandle add;
     final MethodHandle mul;
     final MethodHandle activate;
@@ -84,6 +88,10 @@ public final class UnclipLibrary {
         memcpy = handle(lookup, "uc_memcpy", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
         memset = handle(lookup, "uc_memset", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG));
         synchronize = handle(lookup, "uc_synchronize", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        eventCreate = handle(lookup, "uc_event_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        eventDestroy = handle(lookup, "uc_event_destroy", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        eventRecord = handle(lookup, "uc_event_record", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        eventElapsedMs = handle(lookup, "uc_event_elapsed_ms", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
         add = handle(lookup, "uc_add", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
         mul = handle(lookup, "uc_mul", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
         activate = handle(lookup, "uc_activate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.unclip4j.bindings.DType;
+import dev.unclip4j.bindings.Event;
 import dev.unclip4j.bindings.Status;
 import dev.unclip4j.bindings.UnclipException;
 import dev.unclip4j.bindings.UnclipLibrary;
@@ -103,6 +104,19 @@ class BackendTest {
             assertThrows(UnclipException.class, () -> cpu.allocate(DType.F32, 2, -1));
             UnclipException e = assertThrows(UnclipException.class, () -> t.copyFrom(new float[3]));
             assertTrue(e.getMessage().contains("3 values for a tensor of 4"), e.getMessage());
+        }
+    }
+
+    @Test
+    void eventsTimeTheStream() throws InterruptedException {
+        try (Backend cpu = Backend.cpu(); Event start = cpu.context().newEvent(); Event end = cpu.context().newEvent()) {
+            UnclipException notYet = assertThrows(UnclipException.class, () -> end.elapsedMillisSince(start));
+            assertTrue(notYet.getMessage().contains("not recorded"), notYet.getMessage());
+            start.record();
+            Thread.sleep(30);
+            end.record();
+            float ms = end.elapsedMillisSince(start);
+            assertTrue(ms >= 29f && ms < 5000f, "elapsed " + ms + " ms for a 30 ms sleep");
         }
     }
 
