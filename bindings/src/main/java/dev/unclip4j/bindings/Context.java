@@ -34,6 +34,10 @@ public final class Context implements AutoCloseable {
         return ops;
     }
 
+    public boolean isClosed() {
+        return closed.get();
+    }
+
     MemorySegment handle() {
         if (closed.get()) throw new UnclipException("context", Status.INVALID_ARGUMENT, "the context is closed");
         return handle;

@@ -39,6 +39,8 @@ final class Storage {
     void release() {
         if (released) return;
         released = true;
-        if (freeOnRelease) backend.context().free(base);
+        // After its backend is closed the memory can no longer be freed through it: closing a
+        // tensor then is harmless but leaks it (close tensors before their backend).
+        if (freeOnRelease && !backend.context().isClosed()) backend.context().free(base);
     }
 }

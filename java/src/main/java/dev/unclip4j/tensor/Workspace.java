@@ -65,6 +65,7 @@ public final class Workspace implements AutoCloseable {
 
     /** Ends a pass: every tensor from it becomes invalid and its memory is reused. */
     public void reset() {
+        if (blocks.isEmpty()) throw UnclipException.invalidArgument("workspace", "the workspace is closed");
         generation.release();
         retired.forEach(Storage::release);
         retired.clear();
