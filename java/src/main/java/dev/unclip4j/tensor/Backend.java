@@ -308,6 +308,7 @@ public final class Backend implements AutoCloseable {
     /** Nearest 2× upsample: x [N, H, W, C] to out [N, 2H, 2W, C]. */
     public void upsampleNearest2x(Tensor x, Tensor out) {
         String op = "uc_upsample_nearest2x";
+        requireImage(op, x);
         checkResize(op, x, out, 2 * x.dim(1), 2 * x.dim(2));
         context.ops().upsampleNearest2x(x.dtype(), x.address(), out.address(), x.dim(0), x.dim(1), x.dim(2), x.dim(3));
     }
@@ -315,6 +316,7 @@ public final class Backend implements AutoCloseable {
     /** 2×2 average pool, stride 2: x [N, H, W, C] to out [N, H/2, W/2, C] (an odd last row/column is dropped). */
     public void avgPool2x2(Tensor x, Tensor out) {
         String op = "uc_avg_pool2x2";
+        requireImage(op, x);
         checkResize(op, x, out, x.dim(1) / 2, x.dim(2) / 2);
         context.ops().avgPool2x2(x.dtype(), x.address(), out.address(), x.dim(0), x.dim(1), x.dim(2), x.dim(3));
     }
@@ -325,6 +327,7 @@ public final class Backend implements AutoCloseable {
      */
     public void resizeBicubicAa(Tensor x, Tensor out) {
         String op = "uc_resize_bicubic_aa";
+        requireImage(op, x);
         require(op, "out", out);
         if (out.rank() != 4) throw UnclipException.invalidArgument(op, "out must be [N, OH, OW, C], not " + Arrays.toString(out.shape()));
         checkResize(op, x, out, out.dim(1), out.dim(2));
@@ -335,10 +338,13 @@ public final class Backend implements AutoCloseable {
                 out.dim(1), out.dim(2));
     }
 
-    private void checkResize(String op, Tensor x, Tensor out, long oh, long ow) {
+    private void requireImage(String op, Tensor x) {
         require(op, "x", x);
-        require(op, "out", out);
         if (x.rank() != 4) throw UnclipException.invalidArgument(op, "x must be [N, H, W, C], not " + Arrays.toString(x.shape()));
+    }
+
+    private void checkResize(String op, Tensor x, Tensor out, long oh, long ow) {
+        require(op, "out", out);
         sameDType(op, x, out);
         long[] expected = {x.dim(0), oh, ow, x.dim(3)};
         if (!Arrays.equals(out.shape(), expected)) {
