@@ -72,7 +72,7 @@ extern "C" UC_API uc_status uc_group_norm(uc_context *ctx, uc_dtype dtype, const
     return uc::cuda::on_device(ctx, [&]() -> uc_status {
         if (uc_status s = uc::check_group_norm(ctx, dtype, x, out, n, hw, c, groups, eps, act)) return s;
         if (n * hw * c == 0) return UC_OK;
-        if (n > 65535 || groups > 2147483647)
+        if (n > 65535)
             return uc::fail(ctx, UC_ERR_UNSUPPORTED, "n = %lld exceeds this kernel's 65535 images", (long long)n);
         return uc::cuda::dispatch_dtype(dtype, [&](auto tag) -> uc_status {
             using T = typename decltype(tag)::type;

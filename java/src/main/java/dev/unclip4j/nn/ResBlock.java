@@ -123,6 +123,7 @@ public final class ResBlock implements AutoCloseable {
         // 4. scale ‖ shift = time_emb_proj(SiLU(temb))            [N, 2·Cout]
         Tensor scaleShift = null;
         if (w.timeEmbProjWeight() != null) {
+            if (temb == null) throw UnclipException.invalidArgument("ResBlock", "temb is null but the block has time_emb_proj");
             Tensor t = ws.allocate(temb.dtype(), temb.shape());
             backend.activate(Activation.SILU, temb, t);
             scaleShift = ws.allocate(x.dtype(), n, 2L * outChannels);
