@@ -41,6 +41,9 @@ public final class ConvOpCases {
         cases.add(groupNorm(2, 4, 3, 45, 9, false, false, Activation.SILU));
         cases.add(groupNorm(2, 3, 5, 10, 1, false, true, Activation.NONE));
         cases.add(groupNorm(0, 3, 3, 8, 2, true, true, Activation.SILU));
+        // Wide affine weights: normalised values over about ±100, through both tails of SiLU
+        // (the cpu's vectorised SiLU clamps |v| at 100 and picks t/(1+t) for v < 0).
+        cases.add(groupNorm(2, 9, 7, 64, 32, true, false, Activation.SILU, 40f));
         // uc_conv2d: n, h, w, cin, cout, k, stride, pad, bias, residual, output scale factor.
         cases.add(conv(2, 7, 9, 5, 19, 3, 1, 1, true, false, 1f));
         cases.add(conv(1, 8, 8, 16, 16, 3, 1, 1, true, true, 1f));
@@ -77,15 +80,21 @@ public final class ConvOpCases {
 
     private static OpCase groupNorm(int n, int h, int w, int c, int groups, boolean affine, boolean scaleShift,
                                     Activation act) {
+        return groupNorm(n, h, w, c, groups, affine, scaleShift, act, 1.5f);
+    }
+
+    private static OpCase groupNorm(int n, int h, int w, int c, int groups, boolean affine, boolean scaleShift,
+                                    Activation act, float gammaRange) {
         List<Input> inputs = new ArrayList<>();
         // An offset mean, so that the subtraction of the mean matters.
         inputs.add(new Input("x", new long[] {n, h, w, c}, -1, 3));
         if (affine) {
-            inputs.add(new Input("gamma", new long[] {c}, 0.5f, 1.5f));
+            inputs.add(new Input("gamma", new long[] {c}, gammaRange == 1.5f ? 0.5f : -gammaRange, gammaRange));
             inputs.add(new Input("beta", new long[] {c}, -0.5f, 0.5f));
         }
         if (scaleShift) inputs.add(new Input("scaleShift", new long[] {n, 2L * c}, -1, 1));
         String name = shape(n, h, w, c) + " groups=" + groups + (affine ? " +affine" : "")
+                + (gammaRange != 1.5f ? " |gamma|<" + gammaRange : "")
                 + (scaleShift ? " +scale/shift" : "") + (act != Activation.NONE ? " " + act : "");
         long numel = (long) n * h * w * c;
         return new OpCase("uc_group_norm", name, 101L * c + groups + h, inputs, new long[] {n, h, w, c},
