@@ -269,12 +269,13 @@ public final class Backend implements AutoCloseable {
         if (!(outputScaleFactor > 0)) {
             throw UnclipException.invalidArgument(op, "outputScaleFactor = " + outputScaleFactor + " must be > 0");
         }
-        long oh = (h + 2L * pad - kh), ow = (width + 2L * pad - kw);
-        if (oh < 0 || ow < 0) {
+        // The padded input's extent beyond the first kernel position: (OH − 1)·stride + remainder.
+        long spanH = h + 2L * pad - kh, spanW = width + 2L * pad - kw;
+        if (spanH < 0 || spanW < 0) {
             throw UnclipException.invalidArgument(op, "kernel " + kh + "x" + kw + " with pad " + pad + " does not fit x "
                     + Arrays.toString(x.shape()));
         }
-        long[] expected = {n, oh / stride + 1, ow / stride + 1, cout};
+        long[] expected = {n, spanH / stride + 1, spanW / stride + 1, cout};
         if (!Arrays.equals(out.shape(), expected)) {
             throw UnclipException.invalidArgument(op, "out is " + Arrays.toString(out.shape()) + ", expected "
                     + Arrays.toString(expected));
