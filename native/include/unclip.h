@@ -152,6 +152,60 @@ UC_API uc_status uc_linear(uc_context *ctx, uc_dtype dtype, const void *x, const
 
 /* ---- ops: convolution stack (group norm, conv2d, resblock, resize) ----------------------- */
 
+/* Group normalisation with its ResBlock epilogue fused, one read and one write of x:
+ *   out[b,p,ch] = act( ((x[b,p,ch] - mean[b,g]) * rstd[b,g] * gamma[ch] + beta[ch])
+ *                      * (1 + scale_shift[b,ch]) + scale_shift[b,C+ch] )
+ * with g = ch / (C / groups), mean and variance (biased, as torch) over the HW·C/groups values
+ * of group g of image b, rstd = 1/sqrt(var + eps), all statistics in float32 (double on cpu).
+ *   x, out: [N, HW, C] (NHWC, H and W flattened); gamma, beta: [C] or NULL (identity);
+ *   scale_shift: [N, 2C] or NULL — diffusers' AdaGN "scale_shift" time embedding, the output
+ *   of time_emb_proj as is (scale = first C, shift = last C); groups divides C; eps > 0;
+ *   act: UC_ACT_NONE or any activation (UC_ACT_SILU in the ResBlock). out may alias x. */
+UC_API uc_status uc_group_norm(uc_context *ctx, uc_dtype dtype, const void *x, const void *gamma,
+                               const void *beta, const void *scale_shift, void *out, int64_t n,
+                               int64_t hw, int64_t c, int64_t groups, float eps, uc_activation act);
+
+/* 2-D convolution, NHWC, with its epilogue fused:
+ *   out = (conv(x, w) + bias + residual) / output_scale_factor
+ * (diffusers ResnetBlock2D: (input_tensor + conv2(h)) / output_scale_factor).
+ *   x: [N, H, W, Cin]; w: [Cout, KH, KW, Cin] ("OHWI": convert the checkpoint's [out, in, kh, kw]
+ *   once at load, see uc_conv2d_weight_ohwi); bias: [Cout] or NULL; residual: [N, OH, OW, Cout] or
+ *   NULL (must not alias x; may alias out); out: [N, OH, OW, Cout] with
+ *   OH = (H + 2·pad - KH) / stride + 1, OW likewise; zero padding; output_scale_factor > 0.
+ *   Accumulates in float32. */
+UC_API uc_status uc_conv2d(uc_context *ctx, uc_dtype dtype, const void *x, const void *w,
+                           const void *bias, const void *residual, void *out, int64_t n,
+                           int64_t h, int64_t w_in, int64_t cin, int64_t cout, int64_t kh,
+                           int64_t kw, int64_t stride, int64_t pad, float output_scale_factor);
+
+/* Weight layout conversion for uc_conv2d, done once at load:
+ *   out[o, y, x, i] = w[o, i, y, x]     w: [Cout, Cin, KH, KW] (PyTorch), out: [Cout, KH, KW, Cin].
+ * out must not alias w. */
+UC_API uc_status uc_conv2d_weight_ohwi(uc_context *ctx, uc_dtype dtype, const void *w, void *out,
+                                       int64_t cout, int64_t cin, int64_t kh, int64_t kw);
+
+/* Nearest-neighbour 2× upsample (torch F.interpolate(scale_factor=2, mode="nearest")):
+ *   out[b, y, x, ch] = x[b, y/2, x/2, ch]     x: [N, H, W, C], out: [N, 2H, 2W, C]. */
+UC_API uc_status uc_upsample_nearest2x(uc_context *ctx, uc_dtype dtype, const void *x, void *out,
+                                       int64_t n, int64_t h, int64_t w, int64_t c);
+
+/* 2×2 average pool, stride 2 (torch F.avg_pool2d(kernel_size=2, stride=2); an odd last row or
+ * column is dropped, as torch floors):
+ *   out[b, y, x, ch] = mean of x[b, 2y..2y+1, 2x..2x+1, ch]
+ *   x: [N, H, W, C], out: [N, H/2, W/2, C]. */
+UC_API uc_status uc_avg_pool2x2(uc_context *ctx, uc_dtype dtype, const void *x, void *out,
+                                int64_t n, int64_t h, int64_t w, int64_t c);
+
+/* Antialiased bicubic resize, exactly torch F.interpolate(size=(OH, OW), mode="bicubic",
+ * align_corners=False, antialias=True): separable, Keys cubic with a = -0.5 (PIL's), the filter
+ * stretched by the downscale factor, taps outside the image dropped and the rest renormalised
+ * (torch aten/src/ATen/native/cpu/UpSampleKernel.cpp, _compute_weights_aa). Also for upscaling,
+ * where it is NOT torch's plain bicubic (a = -0.75, clamped borders).
+ *   x: [N, H, W, C], out: [N, OH, OW, C]. out must not alias x. */
+UC_API uc_status uc_resize_bicubic_aa(uc_context *ctx, uc_dtype dtype, const void *x, void *out,
+                                      int64_t n, int64_t h, int64_t w, int64_t c, int64_t oh,
+                                      int64_t ow);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,6 +9,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <exception>
+#include <initializer_list>
 #include <new>
 #include <string>
 
@@ -105,6 +106,87 @@ inline uc_status check_linear(uc_context_base *ctx, uc_dtype dtype, const void *
                     (long long)m, (long long)n, (long long)k);
     if (m > 0 && n > 0 && (out == nullptr || (k > 0 && (x == nullptr || w == nullptr))))
         return fail(ctx, UC_ERR_INVALID_ARGUMENT, "null pointer (x=%p w=%p out=%p)", x, w, out);
+    return UC_OK;
+}
+
+// ---- convolution stack ---------------------------------------------------------------------
+
+inline uc_status check_dims(uc_context_base *ctx, const char *names, std::initializer_list<int64_t> dims) {
+    for (int64_t d : dims)
+        if (d < 0) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "sizes (%s) must be >= 0, got %lld", names, (long long)d);
+    return UC_OK;
+}
+
+inline uc_status check_group_norm(uc_context_base *ctx, uc_dtype dtype, const void *x, const void *out, int64_t n,
+                                  int64_t hw, int64_t c, int64_t groups, float eps, uc_activation act) {
+    if (!valid_dtype(dtype)) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "unknown dtype %d", (int)dtype);
+    if (!valid_activation(act)) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "unknown activation %d", (int)act);
+    if (uc_status s = check_dims(ctx, "n, hw, c", {n, hw, c})) return s;
+    if (groups <= 0) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "groups = %lld must be > 0", (long long)groups);
+    if (c % groups != 0)
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "groups = %lld does not divide c = %lld", (long long)groups,
+                    (long long)c);
+    if (!(eps > 0.0f)) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "eps = %g must be > 0", (double)eps);
+    if (n * hw * c > 0 && (x == nullptr || out == nullptr))
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "null pointer (x=%p out=%p)", x, out);
+    return UC_OK;
+}
+
+// Output extent of a convolution along one axis, or -1 when the kernel does not fit.
+inline int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad) {
+    const int64_t span = in + 2 * pad - k;
+    return span < 0 ? -1 : span / stride + 1;
+}
+
+inline uc_status check_conv2d(uc_context_base *ctx, uc_dtype dtype, const void *x, const void *w, const void *residual,
+                              const void *out, int64_t n, int64_t h, int64_t w_in, int64_t cin, int64_t cout,
+                              int64_t kh, int64_t kw, int64_t stride, int64_t pad, float output_scale_factor) {
+    if (!valid_dtype(dtype)) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "unknown dtype %d", (int)dtype);
+    if (uc_status s = check_dims(ctx, "n, h, w, cin, cout", {n, h, w_in, cin, cout})) return s;
+    if (kh <= 0 || kw <= 0)
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "kernel kh=%lld kw=%lld must be > 0", (long long)kh, (long long)kw);
+    if (stride <= 0) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "stride = %lld must be > 0", (long long)stride);
+    if (pad < 0) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "pad = %lld must be >= 0", (long long)pad);
+    if (pad >= kh || pad >= kw)
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "pad = %lld must be smaller than the kernel %lldx%lld", (long long)pad,
+                    (long long)kh, (long long)kw);
+    if (!(output_scale_factor > 0.0f))
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "output_scale_factor = %g must be > 0", (double)output_scale_factor);
+    const int64_t oh = conv_out_size(h, kh, stride, pad), ow = conv_out_size(w_in, kw, stride, pad);
+    if (n > 0 && (oh < 0 || ow < 0))
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "kernel %lldx%lld with pad %lld does not fit the %lldx%lld input",
+                    (long long)kh, (long long)kw, (long long)pad, (long long)h, (long long)w_in);
+    if (n > 0 && oh > 0 && ow > 0 && cout > 0 && (out == nullptr || (cin > 0 && (x == nullptr || w == nullptr))))
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "null pointer (x=%p w=%p out=%p)", x, w, out);
+    if (residual != nullptr && residual == x)
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "residual must not alias x");
+    return UC_OK;
+}
+
+inline uc_status check_conv2d_weight_ohwi(uc_context_base *ctx, uc_dtype dtype, const void *w, const void *out,
+                                          int64_t cout, int64_t cin, int64_t kh, int64_t kw) {
+    if (!valid_dtype(dtype)) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "unknown dtype %d", (int)dtype);
+    if (uc_status s = check_dims(ctx, "cout, cin, kh, kw", {cout, cin, kh, kw})) return s;
+    if (cout * cin * kh * kw > 0 && (w == nullptr || out == nullptr))
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "null pointer (w=%p out=%p)", w, out);
+    if (cout * cin * kh * kw > 0 && w == out) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "out must not alias w");
+    return UC_OK;
+}
+
+// uc_upsample_nearest2x, uc_avg_pool2x2 and uc_resize_bicubic_aa: x [n, h, w, c] to out.
+inline uc_status check_resize(uc_context_base *ctx, uc_dtype dtype, const void *x, const void *out, int64_t n,
+                              int64_t h, int64_t w, int64_t c, int64_t oh, int64_t ow) {
+    if (!valid_dtype(dtype)) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "unknown dtype %d", (int)dtype);
+    if (uc_status s = check_dims(ctx, "n, h, w, c", {n, h, w, c})) return s;
+    if (oh < 0 || ow < 0)
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "output size oh=%lld ow=%lld must be >= 0", (long long)oh,
+                    (long long)ow);
+    if (n * c * oh * ow > 0 && (h == 0 || w == 0))
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "cannot resize an empty %lldx%lld image to %lldx%lld", (long long)h,
+                    (long long)w, (long long)oh, (long long)ow);
+    if (n * c * oh * ow > 0 && (x == nullptr || out == nullptr))
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "null pointer (x=%p out=%p)", x, out);
+    if (n * c * oh * ow > 0 && x == out) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "out must not alias x");
     return UC_OK;
 }
 

@@ -59,4 +59,74 @@ public final class Ops {
     // ---- transformer --------------------------------------------------------------------------
 
     // ---- convolution stack --------------------------------------------------------------------
+
+    /**
+     * {@code uc_group_norm}: out[n,hw,c] = act((norm(x)·gamma + beta)·(1 + scale) + shift), statistics per
+     * (image, group); gamma, beta ([c]) and scaleShift ([n, 2c]: scale then shift) may be {@link MemorySegment#NULL}.
+     */
+    public void groupNorm(DType dtype, MemorySegment x, MemorySegment gamma, MemorySegment beta, MemorySegment scaleShift,
+                          MemorySegment out, long n, long hw, long c, long groups, float eps, Activation act) {
+        try {
+            context.check("uc_group_norm", (int) context.library().groupNorm.invokeExact(context.handle(), dtype.code, x,
+                    gamma, beta, scaleShift, out, n, hw, c, groups, eps, act.code()));
+        } catch (Throwable t) {
+            throw Context.wrap("uc_group_norm", t);
+        }
+    }
+
+    /**
+     * {@code uc_conv2d}: out[n,oh,ow,cout] = (conv(x[n,h,w,cin], w[cout,kh,kw,cin]) + bias + residual) /
+     * outputScaleFactor; bias and residual may be {@link MemorySegment#NULL}.
+     */
+    public void conv2d(DType dtype, MemorySegment x, MemorySegment w, MemorySegment bias, MemorySegment residual,
+                       MemorySegment out, long n, long h, long width, long cin, long cout, long kh, long kw, long stride,
+                       long pad, float outputScaleFactor) {
+        try {
+            context.check("uc_conv2d", (int) context.library().conv2d.invokeExact(context.handle(), dtype.code, x, w, bias,
+                    residual, out, n, h, width, cin, cout, kh, kw, stride, pad, outputScaleFactor));
+        } catch (Throwable t) {
+            throw Context.wrap("uc_conv2d", t);
+        }
+    }
+
+    /** {@code uc_conv2d_weight_ohwi}: out[o,y,x,i] = w[o,i,y,x]. */
+    public void conv2dWeightOhwi(DType dtype, MemorySegment w, MemorySegment out, long cout, long cin, long kh, long kw) {
+        try {
+            context.check("uc_conv2d_weight_ohwi", (int) context.library().conv2dWeightOhwi.invokeExact(context.handle(),
+                    dtype.code, w, out, cout, cin, kh, kw));
+        } catch (Throwable t) {
+            throw Context.wrap("uc_conv2d_weight_ohwi", t);
+        }
+    }
+
+    /** {@code uc_upsample_nearest2x}: out[n,2h,2w,c] = x[n,h,w,c] repeated 2×2. */
+    public void upsampleNearest2x(DType dtype, MemorySegment x, MemorySegment out, long n, long h, long w, long c) {
+        try {
+            context.check("uc_upsample_nearest2x", (int) context.library().upsampleNearest2x.invokeExact(context.handle(),
+                    dtype.code, x, out, n, h, w, c));
+        } catch (Throwable t) {
+            throw Context.wrap("uc_upsample_nearest2x", t);
+        }
+    }
+
+    /** {@code uc_avg_pool2x2}: out[n,h/2,w/2,c] = mean of each 2×2 window of x[n,h,w,c]. */
+    public void avgPool2x2(DType dtype, MemorySegment x, MemorySegment out, long n, long h, long w, long c) {
+        try {
+            context.check("uc_avg_pool2x2", (int) context.library().avgPool2x2.invokeExact(context.handle(), dtype.code, x,
+                    out, n, h, w, c));
+        } catch (Throwable t) {
+            throw Context.wrap("uc_avg_pool2x2", t);
+        }
+    }
+
+    /** {@code uc_resize_bicubic_aa}: torch's bicubic antialiased resize, x[n,h,w,c] to out[n,oh,ow,c]. */
+    public void resizeBicubicAa(DType dtype, MemorySegment x, MemorySegment out, long n, long h, long w, long c, long oh,
+                                long ow) {
+        try {
+            context.check("uc_resize_bicubic_aa", (int) context.library().resizeBicubicAa.invokeExact(context.handle(),
+                    dtype.code, x, out, n, h, w, c, oh, ow));
+        } catch (Throwable t) {
+            throw Context.wrap("uc_resize_bicubic_aa", t);
+        }
+    }
 }

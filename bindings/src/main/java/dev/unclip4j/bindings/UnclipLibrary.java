@@ -1,6 +1,7 @@
 package dev.unclip4j.bindings;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -28,6 +29,8 @@ public final class UnclipLibrary {
             "uc_add", "uc_mul", "uc_activate", "uc_linear"
             // transformer
             // convolution stack
+            , "uc_group_norm", "uc_conv2d", "uc_conv2d_weight_ohwi", "uc_upsample_nearest2x", "uc_avg_pool2x2",
+            "uc_resize_bicubic_aa"
     );
 
     public enum Kind {
@@ -71,7 +74,12 @@ public final class UnclipLibrary {
     // transformer
 
     // convolution stack
-
+    final MethodHandle groupNorm;
+    final MethodHandle conv2d;
+    final MethodHandle conv2dWeightOhwi;
+    final MethodHandle upsampleNearest2x;
+    final MethodHandle avgPool2x2;
+    final MethodHandle resizeBicubicAa;
 
     private UnclipLibrary(Kind kind, SymbolLookup lookup) {
         this.kind = kind;
@@ -100,6 +108,19 @@ public final class UnclipLibrary {
         // transformer
 
         // convolution stack
+        groupNorm = handle(lookup, "uc_group_norm", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS,
+                ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_FLOAT, JAVA_INT));
+        conv2d = handle(lookup, "uc_conv2d", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS,
+                ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
+                JAVA_LONG, JAVA_FLOAT));
+        conv2dWeightOhwi = handle(lookup, "uc_conv2d_weight_ohwi", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
+                ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+        upsampleNearest2x = handle(lookup, "uc_upsample_nearest2x", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
+                ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+        avgPool2x2 = handle(lookup, "uc_avg_pool2x2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS,
+                JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+        resizeBicubicAa = handle(lookup, "uc_resize_bicubic_aa", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
+                ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
 
         int version;
         try {

@@ -214,6 +214,161 @@ public final class Backend implements AutoCloseable {
 
     // ---- convolution-stack ops ----------------------------------------------------------------
 
+    /**
+     * Group norm with the ResBlock epilogue fused: out = act((norm(x)·gamma + beta)·(1 + scale) + shift),
+     * statistics per image and group of C/groups channels. x, out: [N, H, W, C] (any rank ≥ 2:
+     * [N, ..., C]); gamma, beta: [C] or null; scaleShift: [N, 2C] (scale then shift, diffusers'
+     * time_emb_proj output for "scale_shift") or null; act: NONE or e.g. SILU. out may be x.
+     */
+    public void groupNorm(Tensor x, Tensor gamma, Tensor beta, Tensor scaleShift, Tensor out, int groups, float eps,
+                          Activation act) {
+        String op = "uc_group_norm";
+        require(op, "x", x);
+        require(op, "out", out);
+        if (act == null) throw UnclipException.invalidArgument(op, "activation is null (use NONE)");
+        if (x.rank() < 2) throw UnclipException.invalidArgument(op, "x must be [N, ..., C], not " + Arrays.toString(x.shape()));
+        sameDType(op, x, out);
+        sameShape(op, "x", x, "out", out);
+        long n = x.dim(0), c = x.dim(-1), hw = n == 0 || c == 0 ? 0 : x.numel() / (n * c);
+        if (groups <= 0 || c % groups != 0) {
+            throw UnclipException.invalidArgument(op, "groups = " + groups + " does not divide C = " + c);
+        }
+        if (!(eps > 0)) throw UnclipException.invalidArgument(op, "eps = " + eps + " must be > 0");
+        MemorySegment g = optional(op, "gamma", gamma, x, c), b = optional(op, "beta", beta, x, c);
+        MemorySegment ss = optional(op, "scaleShift", scaleShift, x, n, 2 * c);
+        context.ops().groupNorm(x.dtype(), x.address(), g, b, ss, out.address(), n, hw, c, groups, eps, act);
+    }
+
+    /**
+     * 2-D convolution, NHWC, epilogue fused: out = (conv(x, w) + bias + residual) / outputScaleFactor.
+     * x: [N, H, W, Cin]; w: [Cout, KH, KW, Cin] (see {@link #conv2dWeightOhwi}); bias: [Cout] or null;
+     * residual: like out or null (may be out, not x); out: [N, OH, OW, Cout], OH = (H + 2·pad − KH) / stride + 1.
+     */
+    public void conv2d(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor out, int stride, int pad,
+                       float outputScaleFactor) {
+        String op = "uc_conv2d";
+        require(op, "x", x);
+        require(op, "w", w);
+        require(op, "out", out);
+        if (x.rank() != 4) throw UnclipException.invalidArgument(op, "x must be [N, H, W, Cin], not " + Arrays.toString(x.shape()));
+        if (w.rank() != 4) {
+            throw UnclipException.invalidArgument(op, "w must be [Cout, KH, KW, Cin], not " + Arrays.toString(w.shape()));
+        }
+        sameDType(op, x, w);
+        sameDType(op, x, out);
+        long n = x.dim(0), h = x.dim(1), width = x.dim(2), cin = x.dim(3);
+        long cout = w.dim(0), kh = w.dim(1), kw = w.dim(2);
+        if (w.dim(3) != cin) {
+            throw UnclipException.invalidArgument(op, "w " + Arrays.toString(w.shape()) + " does not end in Cin = " + cin
+                    + " of x " + Arrays.toString(x.shape()));
+        }
+        if (stride <= 0) throw UnclipException.invalidArgument(op, "stride = " + stride + " must be > 0");
+        if (pad < 0 || pad >= kh || pad >= kw) {
+            throw UnclipException.invalidArgument(op, "pad = " + pad + " must be in [0, kernel size)");
+        }
+        if (!(outputScaleFactor > 0)) {
+            throw UnclipException.invalidArgument(op, "outputScaleFactor = " + outputScaleFactor + " must be > 0");
+        }
+        // The padded input's extent beyond the first kernel position: (OH − 1)·stride + remainder.
+        long spanH = h + 2L * pad - kh, spanW = width + 2L * pad - kw;
+        if (spanH < 0 || spanW < 0) {
+            throw UnclipException.invalidArgument(op, "kernel " + kh + "x" + kw + " with pad " + pad + " does not fit x "
+                    + Arrays.toString(x.shape()));
+        }
+        long[] expected = {n, spanH / stride + 1, spanW / stride + 1, cout};
+        if (!Arrays.equals(out.shape(), expected)) {
+            throw UnclipException.invalidArgument(op, "out is " + Arrays.toString(out.shape()) + ", expected "
+                    + Arrays.toString(expected));
+        }
+        MemorySegment biasAddress = optional(op, "bias", bias, x, cout);
+        MemorySegment residualAddress = optional(op, "residual", residual, x, expected);
+        if (residual != null && residual.address().equals(x.address())) {
+            throw UnclipException.invalidArgument(op, "residual must not alias x");
+        }
+        context.ops().conv2d(x.dtype(), x.address(), w.address(), biasAddress, residualAddress, out.address(), n, h, width,
+                cin, cout, kh, kw, stride, pad, outputScaleFactor);
+    }
+
+    /** Converts a checkpoint's conv weight [Cout, Cin, KH, KW] to uc_conv2d's [Cout, KH, KW, Cin], once at load. */
+    public void conv2dWeightOhwi(Tensor w, Tensor out) {
+        String op = "uc_conv2d_weight_ohwi";
+        require(op, "w", w);
+        require(op, "out", out);
+        sameDType(op, w, out);
+        if (w.rank() != 4) {
+            throw UnclipException.invalidArgument(op, "w must be [Cout, Cin, KH, KW], not " + Arrays.toString(w.shape()));
+        }
+        long[] expected = {w.dim(0), w.dim(2), w.dim(3), w.dim(1)};
+        if (!Arrays.equals(out.shape(), expected)) {
+            throw UnclipException.invalidArgument(op, "out is " + Arrays.toString(out.shape()) + ", expected "
+                    + Arrays.toString(expected));
+        }
+        context.ops().conv2dWeightOhwi(w.dtype(), w.address(), out.address(), w.dim(0), w.dim(1), w.dim(2), w.dim(3));
+    }
+
+    /** Nearest 2× upsample: x [N, H, W, C] to out [N, 2H, 2W, C]. */
+    public void upsampleNearest2x(Tensor x, Tensor out) {
+        String op = "uc_upsample_nearest2x";
+        requireImage(op, x);
+        checkResize(op, x, out, 2 * x.dim(1), 2 * x.dim(2));
+        context.ops().upsampleNearest2x(x.dtype(), x.address(), out.address(), x.dim(0), x.dim(1), x.dim(2), x.dim(3));
+    }
+
+    /** 2×2 average pool, stride 2: x [N, H, W, C] to out [N, H/2, W/2, C] (an odd last row/column is dropped). */
+    public void avgPool2x2(Tensor x, Tensor out) {
+        String op = "uc_avg_pool2x2";
+        requireImage(op, x);
+        checkResize(op, x, out, x.dim(1) / 2, x.dim(2) / 2);
+        context.ops().avgPool2x2(x.dtype(), x.address(), out.address(), x.dim(0), x.dim(1), x.dim(2), x.dim(3));
+    }
+
+    /**
+     * torch F.interpolate(size=(OH, OW), mode="bicubic", align_corners=False, antialias=True):
+     * x [N, H, W, C] to out [N, OH, OW, C], the size taken from out.
+     */
+    public void resizeBicubicAa(Tensor x, Tensor out) {
+        String op = "uc_resize_bicubic_aa";
+        requireImage(op, x);
+        require(op, "out", out);
+        if (out.rank() != 4) throw UnclipException.invalidArgument(op, "out must be [N, OH, OW, C], not " + Arrays.toString(out.shape()));
+        checkResize(op, x, out, out.dim(1), out.dim(2));
+        if (out.numel() > 0 && (x.dim(1) == 0 || x.dim(2) == 0)) {
+            throw UnclipException.invalidArgument(op, "cannot resize the empty x " + Arrays.toString(x.shape()));
+        }
+        context.ops().resizeBicubicAa(x.dtype(), x.address(), out.address(), x.dim(0), x.dim(1), x.dim(2), x.dim(3),
+                out.dim(1), out.dim(2));
+    }
+
+    private void requireImage(String op, Tensor x) {
+        require(op, "x", x);
+        if (x.rank() != 4) throw UnclipException.invalidArgument(op, "x must be [N, H, W, C], not " + Arrays.toString(x.shape()));
+    }
+
+    private void checkResize(String op, Tensor x, Tensor out, long oh, long ow) {
+        require(op, "out", out);
+        sameDType(op, x, out);
+        long[] expected = {x.dim(0), oh, ow, x.dim(3)};
+        if (!Arrays.equals(out.shape(), expected)) {
+            throw UnclipException.invalidArgument(op, "out is " + Arrays.toString(out.shape()) + ", expected "
+                    + Arrays.toString(expected));
+        }
+        if (out.numel() > 0 && x.address().equals(out.address())) {
+            throw UnclipException.invalidArgument(op, "out must not alias x");
+        }
+    }
+
+    /** An optional operand's address (NULL when absent), checked for backend, dtype and shape. */
+    private MemorySegment optional(String op, String name, Tensor t, Tensor like, long... shape) {
+        if (t == null) return MemorySegment.NULL;
+        require(op, name, t);
+        sameDType(op, like, t);
+        if (!Arrays.equals(t.shape(), shape)) {
+            throw UnclipException.invalidArgument(op, name + " is " + Arrays.toString(t.shape()) + ", expected "
+                    + Arrays.toString(shape));
+        }
+        return t.address();
+    }
+
     // ---- argument checks: every op names itself and the argument at fault --------------------
 
     private void require(String op, String name, Tensor t) {

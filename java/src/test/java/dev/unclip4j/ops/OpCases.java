@@ -52,6 +52,7 @@ public final class OpCases {
         // Each op family keeps its rows in its own class.
         // transformer
         // convolution stack
+        cases.addAll(ConvOpCases.all());
         return cases;
     }
 

@@ -1,0 +1,150 @@
+package dev.unclip4j.nn;
+
+import dev.unclip4j.bindings.Activation;
+import dev.unclip4j.bindings.UnclipException;
+import dev.unclip4j.tensor.Backend;
+import dev.unclip4j.tensor.Tensor;
+import dev.unclip4j.tensor.Workspace;
+import java.util.Arrays;
+
+/**
+ * diffusers' ResnetBlock2D as Karlo's U-Nets use it (time_embedding_norm="scale_shift", SiLU,
+ * groups 32, optional 1×1 shortcut, and the up/down variants of ResnetUpsampleBlock2D /
+ * ResnetDownsampleBlock2D), composed from the fused ops of the convolution stack, NHWC:
+ *
+ * <pre>
+ * h = SiLU(GroupNorm1(x))                       uc_group_norm (affine + SiLU fused)
+ * up:   h = nearest2x(h), x = nearest2x(x)      uc_upsample_nearest2x
+ * down: h = avgpool2x2(h), x = avgpool2x2(x)    uc_avg_pool2x2
+ * h = conv1(h) + b1                             uc_conv2d 3×3 (bias fused)
+ * t = time_emb_proj(SiLU(temb))                 uc_activate, uc_linear → [N, 2·Cout] = scale ‖ shift
+ * h = SiLU(GroupNorm2(h)·(1 + scale) + shift)   uc_group_norm (affine + scale/shift + SiLU fused)
+ * x = conv_shortcut(x) + bs    (Cin ≠ Cout)     uc_conv2d 1×1
+ * out = (x + conv2(h) + b2) / output_scale_factor   uc_conv2d 3×3 (bias, residual, scale fused)
+ * </pre>
+ *
+ * Five kernel launches touch the activation (seven with up/down, eight with the shortcut)
+ * against diffusers' fourteen. Conv weights are held in uc_conv2d's OHWI layout, converted once
+ * in the constructor from the checkpoint's [out, in, kh, kw]; the constructor's tensors stay
+ * owned by the caller. Field names follow the checkpoint keys.
+ */
+public final class ResBlock implements AutoCloseable {
+    /** The block's resampling variant (diffusers ResnetBlock2D up=True / down=True). */
+    public enum Resample { NONE, UP, DOWN }
+
+    /** The weights in checkpoint layout (diffusers names); timeEmbProj* and convShortcut* may be null. */
+    public record Weights(Tensor norm1Weight, Tensor norm1Bias, Tensor conv1Weight, Tensor conv1Bias,
+                          Tensor timeEmbProjWeight, Tensor timeEmbProjBias, Tensor norm2Weight, Tensor norm2Bias,
+                          Tensor conv2Weight, Tensor conv2Bias, Tensor convShortcutWeight, Tensor convShortcutBias) {}
+
+    private final Backend backend;
+    private final int inChannels, outChannels, groups;
+    private final float eps, outputScaleFactor;
+    private final Resample resample;
+    private final Weights w;
+    // OHWI copies of the conv weights, owned here.
+    private final Tensor conv1Weight, conv2Weight, convShortcutWeight;
+
+    public ResBlock(Backend backend, Weights weights, int groups, float eps, float outputScaleFactor, Resample resample) {
+        this.backend = backend;
+        this.w = weights;
+        this.groups = groups;
+        this.eps = eps;
+        this.outputScaleFactor = outputScaleFactor;
+        this.resample = resample;
+        long[] c1 = weights.conv1Weight().shape();
+        this.outChannels = (int) c1[0];
+        this.inChannels = (int) c1[1];
+        if ((inChannels != outChannels) != (weights.convShortcutWeight() != null)) {
+            throw UnclipException.invalidArgument("ResBlock", "conv_shortcut is " + (weights.convShortcutWeight() == null
+                    ? "missing" : "present") + " for " + inChannels + " → " + outChannels + " channels");
+        }
+        this.conv1Weight = toOhwi(weights.conv1Weight());
+        this.conv2Weight = toOhwi(weights.conv2Weight());
+        this.convShortcutWeight = weights.convShortcutWeight() == null ? null : toOhwi(weights.convShortcutWeight());
+    }
+
+    private Tensor toOhwi(Tensor oihw) {
+        long[] s = oihw.shape();
+        if (s.length != 4) throw UnclipException.invalidArgument("ResBlock", "conv weight " + Arrays.toString(s) + " is not 4-D");
+        Tensor t = backend.allocate(oihw.dtype(), s[0], s[2], s[3], s[1]);
+        backend.conv2dWeightOhwi(oihw, t);
+        return t;
+    }
+
+    /** The output's shape for input x [N, H, W, Cin]. */
+    public long[] outputShape(long[] x) {
+        long h = x[1], wd = x[2];
+        if (resample == Resample.UP) {
+            h *= 2;
+            wd *= 2;
+        } else if (resample == Resample.DOWN) {
+            h /= 2;
+            wd /= 2;
+        }
+        return new long[] {x[0], h, wd, outChannels};
+    }
+
+    /**
+     * out = ResBlock(x, temb). x: [N, H, W, Cin]; temb: [N, T] (the U-Net's time embedding,
+     * before the block's SiLU) or null when the block has no time_emb_proj; out: {@link #outputShape}.
+     * Temporaries come from ws and are dead when this returns (the caller resets ws per pass).
+     */
+    public void forward(Tensor x, Tensor temb, Tensor out, Workspace ws) {
+        long n = x.dim(0);
+        long[] xs = x.shape();
+        if (xs.length != 4 || xs[3] != inChannels) {
+            throw UnclipException.invalidArgument("ResBlock", "x is " + Arrays.toString(xs) + ", expected [N, H, W, "
+                    + inChannels + "]");
+        }
+        // 1. h = SiLU(norm1(x))                                   [N, H, W, Cin]
+        Tensor h = ws.allocate(x.dtype(), xs);
+        backend.groupNorm(x, w.norm1Weight(), w.norm1Bias(), null, h, groups, eps, Activation.SILU);
+        // 2. resample both paths                                  [N, H', W', Cin]
+        Tensor skip = x;
+        if (resample != Resample.NONE) {
+            long[] rs = outputShape(xs);
+            rs[3] = inChannels;
+            Tensor hr = ws.allocate(x.dtype(), rs), sr = ws.allocate(x.dtype(), rs);
+            if (resample == Resample.UP) {
+                backend.upsampleNearest2x(h, hr);
+                backend.upsampleNearest2x(x, sr);
+            } else {
+                backend.avgPool2x2(h, hr);
+                backend.avgPool2x2(x, sr);
+            }
+            h = hr;
+            skip = sr;
+        }
+        long[] os = outputShape(xs);
+        // 3. h = conv1(h)                                         [N, H', W', Cout]
+        Tensor h1 = ws.allocate(x.dtype(), os);
+        backend.conv2d(h, conv1Weight, w.conv1Bias(), null, h1, 1, 1, 1f);
+        // 4. scale ‖ shift = time_emb_proj(SiLU(temb))            [N, 2·Cout]
+        Tensor scaleShift = null;
+        if (w.timeEmbProjWeight() != null) {
+            if (temb == null) throw UnclipException.invalidArgument("ResBlock", "temb is null but the block has time_emb_proj");
+            Tensor t = ws.allocate(temb.dtype(), temb.shape());
+            backend.activate(Activation.SILU, temb, t);
+            scaleShift = ws.allocate(x.dtype(), n, 2L * outChannels);
+            backend.linear(t, w.timeEmbProjWeight(), w.timeEmbProjBias(), null, scaleShift, Activation.NONE);
+        }
+        // 5. h = SiLU(norm2(h)·(1 + scale) + shift), in place     [N, H', W', Cout]
+        backend.groupNorm(h1, w.norm2Weight(), w.norm2Bias(), scaleShift, h1, groups, eps, Activation.SILU);
+        // 6. skip = conv_shortcut(skip) when the channels change  [N, H', W', Cout]
+        if (convShortcutWeight != null) {
+            Tensor s = ws.allocate(x.dtype(), os);
+            backend.conv2d(skip, convShortcutWeight, w.convShortcutBias(), null, s, 1, 0, 1f);
+            skip = s;
+        }
+        // 7. out = (skip + conv2(h)) / output_scale_factor         [N, H', W', Cout]
+        backend.conv2d(h1, conv2Weight, w.conv2Bias(), skip, out, 1, 1, outputScaleFactor);
+    }
+
+    @Override
+    public void close() {
+        conv1Weight.close();
+        conv2Weight.close();
+        if (convShortcutWeight != null) convShortcutWeight.close();
+    }
+}
