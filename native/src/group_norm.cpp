@@ -4,9 +4,10 @@
 // Two passes over x: per-channel sums over chunks of rows (then reduced to groups), and one
 // normalising pass that folds every per-channel factor into a single multiply-add,
 // out = act(x·a[b,ch] + c[b,ch]), so the activation is the only non-trivial work per element
-// and the loop vectorises (SiLU through silu_vectorizable).
+// and the loop vectorises (SiLU through cpu_math.h).
 #include "activation.h"
 #include "cpu.h"
+#include "cpu_math.h"
 
 #include <algorithm>
 #include <cmath>
@@ -38,39 +39,12 @@ UC_MULTIVERSION void channel_sums(const float *x, int64_t p0, int64_t p1, int64_
     }
 }
 
-// SiLU in a form the compiler vectorises: glibc declares its vector expf only under -ffast-math
-// (which the build avoids), and with trapping math gcc will not if-convert float comparisons or
-// vectorise floorf. So: t = e^−|v| by Cephes' expf (n = round(−|v|/ln 2) by truncation,
-// r = −|v| − n·ln 2 in two parts, a degree-5 polynomial, 2^n through the exponent bits, n held
-// at −126 on the integer side), then sigmoid(v) = 1/(1+t) for v ≥ 0 and t/(1+t) for v < 0,
-// chosen by the sign bit as a 0/1 factor. |v| is capped at 100 on its bits (ordered like the
-// values for non-negative floats), where t < 2^-126 anyway; NaN still propagates through v·.
-// Measured within 1.9e-7 relative of x·sigmoid(x) in double over [−120, 120].
-inline float silu_vectorizable(float v) {
-    const uint32_t vb = __builtin_bit_cast(uint32_t, v);
-    const float a = __builtin_bit_cast(float, std::min(vb & 0x7fffffffu, 0x42c80000u));  // min(|v|, 100)
-    const float negative = (float)(int32_t)(vb >> 31);
-    const float x = -a;
-    const int32_t n = (int32_t)(x * 1.44269504088896341f - 0.5f);  // −|v|/ln 2 rounded (x ≤ 0)
-    const float nf = (float)n;
-    const float r = (x - nf * 0.693359375f) + nf * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    const float two_n = __builtin_bit_cast(float, (std::max(n, (int32_t)-126) + 127) << 23);
-    const float t = (p * r * r + r + 1.0f) * two_n;
-    return v * ((negative * t + (1.0f - negative)) / (1.0f + t));
-}
-
 UC_MULTIVERSION void normalize_row(const float *x, const float *a, const float *b, float *out, int64_t c,
                                    uc_activation act) {
     if (act == UC_ACT_SILU) {
-        // The ResBlock's case, vectorised.
+        // The ResBlock's case, vectorised (cpu_math.h).
 #pragma omp simd
-        for (int64_t j = 0; j < c; ++j) out[j] = silu_vectorizable(x[j] * a[j] + b[j]);
+        for (int64_t j = 0; j < c; ++j) out[j] = uc::cpu::silu_fast(x[j] * a[j] + b[j]);
         return;
     }
 #pragma omp simd
