@@ -17,13 +17,18 @@ def save(tensors, path, metadata=None):
     if metadata:
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
     for name, a in tensors.items():
+        dtype = None
         if hasattr(a, "detach"):
-            a = a.detach().cpu().contiguous().numpy()
+            a = a.detach().cpu().contiguous()
+            if str(a.dtype) == "torch.bfloat16":  # numpy has no bfloat16: write its bits
+                dtype, a = "BF16", a.view(dtype=__import__("torch").int16)
+            a = a.numpy()
         a = np.ascontiguousarray(a)
         if a.dtype.byteorder == ">":
             a = a.astype(a.dtype.newbyteorder("<"))
         data = a.tobytes()
-        header[name] = {"dtype": _DTYPES[a.dtype], "shape": list(a.shape), "data_offsets": [offset, offset + len(data)]}
+        header[name] = {"dtype": dtype or _DTYPES[a.dtype], "shape": list(a.shape),
+                        "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
     h = json.dumps(header, separators=(",", ":")).encode("utf-8")

@@ -28,6 +28,12 @@ public record ClipVisionConfig(int hiddenSize, int intermediateSize, int project
                 act, 1e-5, List.of());
     }
 
+    /** The same config without the list of ignored keys (to compare configs from different files). */
+    public ClipVisionConfig withoutIgnored() {
+        return new ClipVisionConfig(hiddenSize, intermediateSize, projectionDim, numHiddenLayers, numAttentionHeads,
+                numChannels, imageSize, patchSize, hiddenAct, layerNormEps, List.of());
+    }
+
     public int headDim() {
         return hiddenSize / numAttentionHeads;
     }
