@@ -14,8 +14,12 @@ must match bit for bit:
   5. normalize: (x - float32(mean)) / float32(std) in float32, channels last
 
 Pillow's resized images are stored as <image>.<config>.resized.png, the float pixel values in
-expected.safetensors. Inputs are small generated PNGs (odd sizes, up- and down-scaling, grayscale, RGBA, a palette
-image), written next to the outputs under java/src/test/resources/fixtures/preprocess/.
+expected.safetensors. The same images also go through openai/CLIP's own transform (clip/clip.py _transform: torchvision
+Resize(n_px, BICUBIC), CenterCrop(n_px), convert("RGB"), ToTensor, Normalize) at n_px 40 and 27,
+the reference for dev.unclip4j.image.OpenAiClipTransform (config "openai<n_px>").
+
+Inputs are small generated PNGs (odd sizes, up- and down-scaling, grayscale, gray+alpha, RGBA,
+a palette image), written next to the outputs under java/src/test/resources/fixtures/preprocess/.
 
 Run from the repository root: /usr/bin/python3 tools/reference/make_preprocess_fixture.py
 """
@@ -70,6 +74,8 @@ def make_images(rng):
         "rgba_61x90": Image.fromarray(np.concatenate([rgb(90, 61), rng.integers(0, 256, (61, 90, 1), dtype=np.uint8)], -1), "RGBA"),
         "palette_33x29": Image.fromarray(rgb(29, 33), "RGB").quantize(colors=17),
         "tiny_3x5": Image.fromarray(rgb(5, 3), "RGB"),
+        "la_41x52": Image.fromarray(np.concatenate([rgb(52, 41)[..., :1], rng.integers(0, 256, (41, 52, 1), dtype=np.uint8)],
+                                                   -1), "LA"),
     }
     return images
 
@@ -108,6 +114,21 @@ def process(img, cfg):
     return resized, ((x - mean) / std).astype(np.float32)
 
 
+OPENAI_SIZES = (40, 27)
+
+
+def openai_transform(n_px):
+    """openai/CLIP clip/clip.py _transform(n_px), verbatim apart from the import of BICUBIC."""
+    from torchvision.transforms import CenterCrop, Compose, InterpolationMode, Normalize, Resize, ToTensor
+    return Compose([
+        Resize(n_px, interpolation=InterpolationMode.BICUBIC),
+        CenterCrop(n_px),
+        lambda image: image.convert("RGB"),
+        ToTensor(),
+        Normalize((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)),
+    ])
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(20261123)
@@ -126,6 +147,12 @@ def main():
                 tensors[f"{name}/{cname}/pixel_values_nhwc"] = pixels[None]
             cases.append({"image": f"{name}.png", "mode": img.mode, "width": img.width, "height": img.height,
                           "config": cname, "resized_hw": list(resized.shape[:2]), "pixels_hw": list(pixels.shape[:2])})
+        # openai/CLIP's own torchvision transform (resize in the image's mode, then RGB).
+        for n_px in OPENAI_SIZES:
+            x = openai_transform(n_px)(reread)
+            tensors[f"{name}/openai{n_px}/pixel_values_nhwc"] = x.permute(1, 2, 0).contiguous().numpy()[None]
+            cases.append({"image": f"{name}.png", "mode": img.mode, "width": img.width, "height": img.height,
+                          "config": f"openai{n_px}", "openai_n_px": n_px})
     safetensors_lite.save(tensors, OUT / "expected.safetensors")
     for cname, cfg in CONFIGS.items():
         (OUT / f"preprocessor_config_{cname}.json").write_text(json.dumps(cfg, indent=2) + "\n")
@@ -133,6 +160,7 @@ def main():
         "script": "tools/reference/make_preprocess_fixture.py",
         "reference": "Pillow Image.resize (BICUBIC, reducing_gap=None) + transformers CLIPImageProcessor steps "
                      "reproduced in numpy (see the script)",
+        "openai_transform": "openai/CLIP clip/clip.py _transform(n_px) with torchvision " + __import__("torchvision").__version__,
         "pillow": PIL.__version__, "numpy": np.__version__, "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cases": cases,

@@ -122,59 +122,92 @@ public final class PillowResample {
 
     /** {@code Image.resize((width, height), filter)} of an RGB image (box = the whole image, no reducing_gap). */
     public static RgbImage resize(RgbImage in, int width, int height, Filter filter) {
+        return new RgbImage(width, height, resize(in.rgb(), in.width(), in.height(), 3, width, height, filter));
+    }
+
+    /**
+     * ImagingResample on interleaved 8-bit samples, {@code bands} (1–4) per pixel: Pillow's
+     * L/LA/RGB/RGBA modes (it stores 2- and 3-band pixels in 4 bytes but computes each band
+     * alone, as here). Returns {@code height × width × bands} bytes.
+     */
+    public static byte[] resize(byte[] src, int inW, int inH, int bands, int width, int height, Filter filter) {
         if (width <= 0 || height <= 0) throw new IllegalArgumentException("bad size " + width + "×" + height);
-        if (width == in.width() && height == in.height()) return new RgbImage(width, height, in.rgb().clone());
-        boolean needH = width != in.width(), needV = height != in.height();
-        Coefficients horiz = coefficients(in.width(), 0f, in.width(), width, filter);
-        Coefficients vert = coefficients(in.height(), 0f, in.height(), height, filter);
+        if (bands < 1 || bands > 4 || src.length != inW * inH * bands) throw new IllegalArgumentException("bad image buffer");
+        if (width == inW && height == inH) return src.clone();
+        boolean needH = width != inW, needV = height != inH;
+        Coefficients horiz = coefficients(inW, 0f, inW, width, filter);
+        Coefficients vert = coefficients(inH, 0f, inH, height, filter);
         int yFirst = vert.first[0];
         int yLast = vert.first[height - 1] + vert.count[height - 1];
-
-        byte[] src = in.rgb();
-        int srcW = in.width(), srcRowOffset = 0, srcRows = in.height();
+        int[] sum = new int[bands];
+        int srcW = inW, srcRowOffset = 0;
         if (needH) {
             // Horizontal pass over the rows the vertical pass reads; the vertical bounds shift with them.
             int rows = yLast - yFirst;
-            byte[] tmp = new byte[rows * width * 3];
+            byte[] tmp = new byte[rows * width * bands];
             for (int yy = 0; yy < rows; yy++) {
-                int inRow = (yy + yFirst) * srcW * 3, outRow = yy * width * 3;
+                int inRow = (yy + yFirst) * inW * bands, outRow = yy * width * bands;
                 for (int xx = 0; xx < width; xx++) {
                     int xmin = horiz.first[xx], n = horiz.count[xx], kb = xx * horiz.ksize;
-                    int s0 = 1 << (PRECISION_BITS - 1), s1 = s0, s2 = s0;
+                    java.util.Arrays.fill(sum, 1 << (PRECISION_BITS - 1));
                     for (int x = 0; x < n; x++) {
-                        int w = horiz.weights[kb + x], p = inRow + (x + xmin) * 3;
-                        s0 += (src[p] & 0xff) * w;
-                        s1 += (src[p + 1] & 0xff) * w;
-                        s2 += (src[p + 2] & 0xff) * w;
+                        int w = horiz.weights[kb + x], p = inRow + (x + xmin) * bands;
+                        for (int c = 0; c < bands; c++) sum[c] += (src[p + c] & 0xff) * w;
                     }
-                    tmp[outRow + xx * 3] = (byte) clip8(s0);
-                    tmp[outRow + xx * 3 + 1] = (byte) clip8(s1);
-                    tmp[outRow + xx * 3 + 2] = (byte) clip8(s2);
+                    for (int c = 0; c < bands; c++) tmp[outRow + xx * bands + c] = (byte) clip8(sum[c]);
                 }
             }
             src = tmp;
             srcW = width;
             srcRowOffset = yFirst;
-            srcRows = rows;
         }
-        if (!needV) return new RgbImage(srcW, srcRows, src);
-        byte[] out = new byte[height * srcW * 3];
+        if (!needV) return src;
+        byte[] out = new byte[height * srcW * bands];
         for (int yy = 0; yy < height; yy++) {
             int ymin = vert.first[yy] - srcRowOffset, n = vert.count[yy], kb = yy * vert.ksize;
             for (int xx = 0; xx < srcW; xx++) {
-                int s0 = 1 << (PRECISION_BITS - 1), s1 = s0, s2 = s0;
+                java.util.Arrays.fill(sum, 1 << (PRECISION_BITS - 1));
                 for (int y = 0; y < n; y++) {
-                    int w = vert.weights[kb + y], p = ((y + ymin) * srcW + xx) * 3;
-                    s0 += (src[p] & 0xff) * w;
-                    s1 += (src[p + 1] & 0xff) * w;
-                    s2 += (src[p + 2] & 0xff) * w;
+                    int w = vert.weights[kb + y], p = ((y + ymin) * srcW + xx) * bands;
+                    for (int c = 0; c < bands; c++) sum[c] += (src[p + c] & 0xff) * w;
                 }
-                int o = (yy * srcW + xx) * 3;
-                out[o] = (byte) clip8(s0);
-                out[o + 1] = (byte) clip8(s1);
-                out[o + 2] = (byte) clip8(s2);
+                for (int c = 0; c < bands; c++) out[(yy * srcW + xx) * bands + c] = (byte) clip8(sum[c]);
             }
         }
-        return new RgbImage(srcW, height, out);
+        return out;
+    }
+
+    /**
+     * {@code Image.resize} with NEAREST (what Pillow uses for P images whatever the filter asked):
+     * ImagingScaleAffine — source column {@code (int) xo} with {@code xo} starting at half a step
+     * and advanced by repeated addition of the step, as Pillow accumulates it.
+     */
+    public static byte[] nearest(byte[] src, int inW, int inH, int bands, int width, int height) {
+        if (width == inW && height == inH) return src.clone();
+        double ax = (double) ((float) inW - 0f) / width, ay = (double) ((float) inH - 0f) / height;
+        int[] xin = new int[width];
+        int xmin = width, xmax = 0;
+        double xo = ax * 0.5;
+        for (int x = 0; x < width; x++) {
+            int xi = xo < 0.0 ? -1 : (int) xo;
+            if (xi >= 0 && xi < inW) {
+                xmax = x + 1;
+                if (x < xmin) xmin = x;
+                xin[x] = xi;
+            }
+            xo += ax;
+        }
+        byte[] out = new byte[width * height * bands];
+        double yo = ay * 0.5;
+        for (int y = 0; y < height; y++) {
+            int yi = yo < 0.0 ? -1 : (int) yo;
+            if (yi >= 0 && yi < inH) {
+                for (int x = xmin; x < xmax; x++) {
+                    System.arraycopy(src, (yi * inW + xin[x]) * bands, out, (y * width + x) * bands, bands);
+                }
+            }
+            yo += ay;
+        }
+        return out;
     }
 }

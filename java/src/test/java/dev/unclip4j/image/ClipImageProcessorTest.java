@@ -40,6 +40,7 @@ class ClipImageProcessorTest {
         try (Checkpoint expected = Checkpoint.open(fx.resolve("expected.safetensors"))) {
             for (JsonNode c : meta.get("cases")) {
                 String image = c.get("image").textValue(), cfg = c.get("config").textValue();
+                if (c.has("openai_n_px")) continue;  // openAiTransformMatchesTorchvision
                 String name = image.substring(0, image.length() - 4);
                 ClipImageProcessor p = ClipImageProcessor.read(fx.resolve("preprocessor_config_" + cfg + ".json"));
                 RgbImage in = RgbImage.read(fx.resolve(image));
@@ -69,6 +70,40 @@ class ClipImageProcessorTest {
         }
         assertTrue(failures.isEmpty(), String.join("\n", failures));
         assertTrue(meta.get("cases").size() >= 18 && checkedFloats >= 10, "cases " + meta.get("cases").size() + ", floats " + checkedFloats);
+    }
+
+    /**
+     * openai/CLIP's torchvision transform: RGBA and LA resized premultiplied, P by nearest
+     * neighbour, crop offsets rounded half to even, float32 division by 255. Any one-level
+     * difference in a resized byte shows as ≥ 1/255/0.28 ≈ 0.014 here, so 1e-6 means exact bytes.
+     */
+    @Test
+    void openAiTransformMatchesTorchvision() throws IOException, URISyntaxException {
+        Path fx = fixtures();
+        JsonNode meta = new ObjectMapper().readTree(fx.resolve("fixture.json").toFile());
+        List<String> failures = new ArrayList<>();
+        int checked = 0;
+        java.util.Set<String> modes = new java.util.TreeSet<>();
+        try (Checkpoint expected = Checkpoint.open(fx.resolve("expected.safetensors"))) {
+            for (JsonNode c : meta.get("cases")) {
+                if (!c.has("openai_n_px")) continue;
+                String image = c.get("image").textValue();
+                int n = c.get("openai_n_px").intValue();
+                DecodedImage img = DecodedImage.read(fx.resolve(image));
+                assertEquals(c.get("mode").textValue(), img.mode().name(), image);
+                modes.add(img.mode().name());
+                String key = image.substring(0, image.length() - 4) + "/openai" + n + "/pixel_values_nhwc";
+                float[] ref = expected.floats(key), ours = new OpenAiClipTransform(n).pixels(img);
+                assertArrayEquals(new long[] {1, n, n, 3}, expected.entry(key).shape());
+                double worst = 0;
+                for (int i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(ref[i] - ours[i]));
+                if (worst >= 1e-6) failures.add(key + ": max |difference| " + worst);
+                checked++;
+            }
+        }
+        assertTrue(failures.isEmpty(), String.join("\n", failures));
+        assertEquals(20, checked);
+        assertEquals(java.util.Set.of("L", "LA", "P", "RGB", "RGBA"), modes);
     }
 
     @Test
