@@ -213,9 +213,12 @@ public final class ClipTokenizer {
                 if (p != null) pad = p;
                 String u = tokenContent(n.get("unk_token"));
                 if (u != null) unk = u;
+                // Every named special token is split out whole, as transformers' tokenize() does
+                // (all_special_tokens are never split) — Karlo's pad token "!" included, so a "!"
+                // in a prompt becomes id 0 there, not the word-final "!</w>" (256) SimpleTokenizer gives.
                 for (String key : List.of("bos_token", "eos_token", "pad_token", "unk_token")) {
                     String s = tokenContent(n.get(key));
-                    if (s != null && !specials.contains(s) && s.length() > 1) specials.add(s);
+                    if (s != null && !s.isEmpty() && !specials.contains(s)) specials.add(s);
                 }
                 for (JsonNode t : n.path("additional_special_tokens")) {
                     String s = tokenContent(t);

@@ -176,6 +176,10 @@ class ClipTokenizerTest {
         assertArrayEquals(new int[] {49406, 320, 2368, 49407, 0, 0, 0, 0, 0, 0}, b.ids()[0]);
         assertArrayEquals(new int[] {49406, 49407, 0, 0, 0, 0, 0, 0, 0, 0}, b.ids()[1]);
         assertArrayEquals(new int[] {1, 1, 0, 0, 0, 0, 0, 0, 0, 0}, b.attentionMask()[1]);
+        // Hugging Face never splits a special token, and "!" is one here: id 0, not "!</w>".
+        assertArrayEquals(new int[] {1883, 0, 1883}, karlo.encode("hi!hi"));
+        assertArrayEquals(new int[] {1883, 256}, openai.encode("hi!"));
+        assertArrayEquals(new int[] {1883, 0}, karlo.encode("hi!"));
     }
 
     @Test
