@@ -15,12 +15,18 @@ import java.util.Random;
 final class SyntheticClip {
     record T(long[] shape, float[] v) {}
 
-    final int width = 128, layers = 2, vocab = 50, ctx = 13, embed = 24;
+    final int width = 128, layers = 2, ctx = 13, embed = 24;
+    final int vocab;
     final int vWidth = 64, vLayers = 1, patch = 4, grid = 3;
     final Map<String, T> openai = new LinkedHashMap<>();
     private final Random rnd;
 
     SyntheticClip(long seed) {
+        this(seed, 50);
+    }
+
+    SyntheticClip(long seed, int vocab) {
+        this.vocab = vocab;
         rnd = new Random(seed);
         put("token_embedding.weight", vocab, width);
         put("positional_embedding", ctx, width);
