@@ -12,6 +12,9 @@ import java.lang.foreign.MemorySegment;
  * or for the few tensors a layout stores transposed, a float32 copy made once at load) and its
  * shape. {@code entry().name()} says where it came from, e.g.
  * {@code transformer.resblocks.0.attn.in_proj_weight[64:128]} or {@code text_projection.T}.
+ *
+ * <p>A weight sliced from the mapping is valid while its {@link Checkpoint} is open; upload it
+ * (or copy its floats) before closing the checkpoint.
  */
 public record Weight(TensorEntry entry, MemorySegment data) {
     public long[] shape() {
