@@ -59,6 +59,7 @@ HAND = [
     "100% | pipes | here", "a photo of a 🐱 cat", "4k, ultra hd, trending on artstation", "oil painting by Van Gogh, 1889",
     "'ſ long s", "ypogegrammeni \u0345 alone", "ǅemal ŉ ﬅ", "&NTILDE; &nTILDE; &ntilde;", "para\u2028sep\u2029end",
     "next\u0085line", "c1 \x80 \x9f \x81 controls", "ß ẞ straße", "Ǆ ǆ", "ﬃ ﬄ", "⁰¹²³ superscripts", "①②③ circled",
+    "a\u2014Σ&lt; final sigma", "Ⅲ¤Σ", "ΟΔΟΣ. ΚΑΙ ΣΑΣ'Σ", "ὈΔΥΣΣΕΎΣ", 
     "the year 1999", "7 samurai", "R2-D2 and C-3PO", "H2O CO2 NaCl", "3D render", "8-bit pixel art", "x86_64", "4.5/5 stars",
 ]
 

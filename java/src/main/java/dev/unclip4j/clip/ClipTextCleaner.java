@@ -53,7 +53,78 @@ public final class ClipTextCleaner {
     public static String clean(String text) {
         String t = pyStrip(htmlUnescape(htmlUnescape(fixText(text))));
         t = pyStrip(WHITESPACE.matcher(t).replaceAll(" "));
-        return t.toLowerCase(Locale.ROOT);
+        return pyLower(t);
+    }
+
+    /**
+     * Python's {@code str.lower()}. Java's {@code toLowerCase(Locale.ROOT)} applies the same full
+     * mappings but decides the final-sigma context differently (it looks back past characters
+     * that are not case-ignorable, e.g. "a—Σ" gives ς where Python gives σ), so a capital sigma is
+     * lowered here by CPython's handle_capital_sigma rule: ς when preceded by a cased character
+     * and case-ignorable ones only, and not followed by case-ignorable ones then a cased one.
+     */
+    static String pyLower(String s) {
+        if (s.indexOf('\u03a3') < 0) return s.toLowerCase(Locale.ROOT);
+        StringBuilder out = new StringBuilder(s.length());
+        int i = 0;
+        while (i < s.length()) {
+            int sigma = s.indexOf('\u03a3', i);
+            if (sigma < 0) {
+                out.append(s.substring(i).toLowerCase(Locale.ROOT));
+                break;
+            }
+            // Each code point alone, so Java's own sigma context never applies.
+            for (int j = i; j < sigma; ) {
+                int cp = s.codePointAt(j);
+                out.append(Character.toString(cp).toLowerCase(Locale.ROOT));
+                j += Character.charCount(cp);
+            }
+            out.append(finalSigma(s, sigma) ? '\u03c2' : '\u03c3');
+            i = sigma + 1;
+        }
+        return out.toString();
+    }
+
+    private static boolean finalSigma(String s, int i) {
+        int j = i, c = 0;
+        boolean found = false;
+        while (j > 0) {
+            c = s.codePointBefore(j);
+            j -= Character.charCount(c);
+            if (!isCaseIgnorable(c)) {
+                found = true;
+                break;
+            }
+        }
+        if (!found || !isCased(c)) return false;
+        for (int k = i + 1; k < s.length(); ) {
+            int d = s.codePointAt(k);
+            if (!isCaseIgnorable(d)) return !isCased(d);
+            k += Character.charCount(d);
+        }
+        return true;
+    }
+
+    /** Unicode's Cased: Lowercase, Uppercase (both with their Other_ parts) or titlecase letters. */
+    private static boolean isCased(int c) {
+        return Character.isLowerCase(c) || Character.isUpperCase(c) || Character.isTitleCase(c);
+    }
+
+    /** Unicode's Case_Ignorable: Mn, Me, Cf, Lm, Sk, and Word_Break MidLetter/MidNumLet/Single_Quote. */
+    private static boolean isCaseIgnorable(int c) {
+        switch (Character.getType(c)) {
+            case Character.NON_SPACING_MARK, Character.ENCLOSING_MARK, Character.FORMAT, Character.MODIFIER_LETTER,
+                 Character.MODIFIER_SYMBOL -> {
+                return true;
+            }
+            default -> {
+                return switch (c) {
+                    case 0x27, 0x2e, 0x3a, 0xb7, 0x387, 0x55f, 0x5f4, 0x2018, 0x2019, 0x2024, 0x2027, 0xfe13, 0xfe52,
+                         0xfe55, 0xff07, 0xff0e, 0xff1a -> true;
+                    default -> false;
+                };
+            }
+        }
     }
 
     // ---- ftfy.fix_text without fix_encoding ------------------------------------------------------
