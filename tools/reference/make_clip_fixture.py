@@ -9,6 +9,9 @@ matters: LayerNorm weights near 1, biases non-zero), in float32 on the CPU:
   both   — both towers: text width 48 (3 heads of 16), 2 layers, context 21, vocabulary 300,
            projection 40; ViT width 64, 4 heads, 2 layers, patch 8 on 32-px images (17
            positions); batch 3 prompts (5, 21, 13 real tokens) and 2 images.
+  small  — another seed, both towers at width 32 (2 heads of 16), 1 layer, context 16,
+           vocabulary 200, projection 24; patch 8 on 24-px images (10 positions); 4 prompts
+           (3, 16, 7, 11 tokens) and 3 images.
 
 openai/CLIP's CLIP class fixes the ViT heads at width // 64; the fixture replaces `visual` with a
 VisionTransformer of 4 heads (the same class). Token ids are synthetic (the vocabulary is tiny):
@@ -57,6 +60,8 @@ CONFIGS = {
     "text77": dict(seed=7, embed=32, vocab=512, ctx=77, width=64, heads=4, layers=2, lengths=[2, 9, 77], vision=None),
     "both": dict(seed=11, embed=40, vocab=300, ctx=21, width=48, heads=3, layers=2, lengths=[5, 21, 13],
                  vision=dict(width=64, heads=4, layers=2, patch=8, image=32, batch=2)),
+    "small": dict(seed=23, embed=24, vocab=200, ctx=16, width=32, heads=2, layers=1, lengths=[3, 16, 7, 11],
+                  vision=dict(width=32, heads=2, layers=1, patch=8, image=24, batch=3)),
 }
 
 
@@ -86,7 +91,8 @@ def randomize(m, gen):
 
 def build(cfg):
     v = cfg["vision"] or dict(width=64, heads=4, layers=1, patch=8, image=16, batch=0)
-    m = clip_model.CLIP(cfg["embed"], v["image"], v["layers"], v["width"], v["patch"], cfg["ctx"], cfg["vocab"],
+    # CLIP() builds a ViT of width // 64 heads (none below 64); it is replaced just below.
+    m = clip_model.CLIP(cfg["embed"], v["image"], v["layers"], max(v["width"], 64), v["patch"], cfg["ctx"], cfg["vocab"],
                         cfg["width"], cfg["heads"], cfg["layers"])
     m.visual = clip_model.VisionTransformer(input_resolution=v["image"], patch_size=v["patch"], width=v["width"],
                                             layers=v["layers"], heads=v["heads"], output_dim=cfg["embed"])

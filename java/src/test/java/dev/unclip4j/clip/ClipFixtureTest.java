@@ -45,10 +45,10 @@ class ClipFixtureTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"text77", "both"})
+    @ValueSource(strings = {"text77", "both", "small"})
     void bothLayoutsLoadToTheSameWeights(String name) throws Exception {
         Path dir = fixture(name);
-        boolean vision = name.equals("both");
+        boolean vision = !name.equals("text77");
         try (Checkpoint hfCk = Checkpoint.open(dir.resolve("hf"));
              Checkpoint oaCk = Checkpoint.open(dir.resolve("openai/open_clip_model.safetensors"))) {
             ClipConfig hfCfg = ClipConfig.read(dir.resolve("hf"));
@@ -82,7 +82,7 @@ class ClipFixtureTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"text77", "both"})
+    @ValueSource(strings = {"text77", "both", "small"})
     void inputsAndOutputsFitTheConfig(String name) throws Exception {
         Path dir = fixture(name);
         try (Checkpoint io = Checkpoint.open(dir.resolve("io.safetensors")); Checkpoint ck = Checkpoint.open(dir.resolve("hf"))) {
