@@ -48,6 +48,7 @@ public final class OpCases {
         cases.add(linear(5, 3, 0, true, true, Activation.NONE));
         // Each op family keeps its rows in its own class.
         // transformer
+        cases.addAll(TransformerOpCases.all());
         // convolution stack
         return cases;
     }
