@@ -3,9 +3,7 @@
 // scalar call would cost more than the matrix work around it.
 #pragma once
 
-#include <cmath>
 #include <cstdint>
-#include <cstring>
 
 namespace uc::cpu {
 
@@ -13,10 +11,17 @@ namespace uc::cpu {
 // r is exact; exp(r) on |r| <= ln2/2 by Cephes' degree-6 polynomial for expf (≈ 1 ulp).
 // Inputs below ln(FLT_MIN) (−inf included) give exactly 0, which masking relies on;
 // inputs above 88 saturate at exp(88): callers pass x <= 0.
-inline float exp_f32(float x) {
+//
+// n is rounded by adding 1.5·2^23 (the integer lands in the low mantissa bits) rather than by
+// floor and a float→int conversion: under GCC's default -ftrapping-math those two keep the
+// loop scalar. Always inlined: GCC does not inline a plain function into a target_clones
+// (UC_MULTIVERSION) caller by itself, and a call inside an `omp simd` loop keeps it scalar.
+__attribute__((always_inline)) inline float exp_f32(float x) {
     const bool underflow = x < -87.33654f;
-    x = std::fmin(std::fmax(x, -87.33654f), 88.0f);
-    const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+    x = underflow ? -87.33654f : (x > 88.0f ? 88.0f : x);
+    const float kRound = 12582912.0f;  // 1.5·2^23
+    const float t = x * 1.44269504088896341f + kRound;
+    const float n = t - kRound;
     float r = x - n * 0.693359375f;
     r = r + n * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -26,9 +31,8 @@ inline float exp_f32(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     const float y = p * r * r + r + 1.0f;
-    const int32_t bits = ((int32_t)n + 127) << 23;
-    float scale;
-    std::memcpy(&scale, &bits, sizeof scale);
+    const int32_t ni = __builtin_bit_cast(int32_t, t) - 0x4B400000;  // n as an integer
+    const float scale = __builtin_bit_cast(float, (ni + 127) << 23);
     return underflow ? 0.0f : y * scale;
 }
 
