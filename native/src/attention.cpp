@@ -4,11 +4,10 @@
 // [D][Lk'] and V [Lk][Dp] (Dp = D rounded up to kNr, zero-padded), Lk' = Lk rounded up to
 // kNr — together with a bias row [Lk'] that is 0 for an attended key and −inf for a masked or
 // padding one. Then, per block of kBlockM query rows (kBlockMCausal when causal), it walks the
-// keys in blocks of kBlockN
-// and keeps per row the running maximum m, the running sum l and the unnormalised output o
-// (online softmax), so the score matrix exists only as one kBlockM × kBlockN tile. Both
-// products are small GEMMs on the same register-blocked micro-kernel as uc_linear (kMr rows ×
-// kNr columns in registers):
+// keys in blocks of kBlockN and keeps per row the running maximum m, the running sum l and
+// the unnormalised output o (online softmax), so the score matrix exists only as one
+// kBlockM × kBlockN tile. Both products are small GEMMs on the same register-blocked
+// micro-kernel as uc_linear (kMr rows × kNr columns in registers):
 //   S = (scale·Q) · Kᵀ    A = Q block [M][D] (packed, pre-scaled), B = packed K columns;
 //   O += P · V           A = P = exp(S + bias − m) [M][N], B = packed V rows.
 // Causal blocks stop at the block's last row and mask the diagonal block per row.
