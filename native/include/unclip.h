@@ -150,6 +150,72 @@ UC_API uc_status uc_linear(uc_context *ctx, uc_dtype dtype, const void *x, const
 
 /* ---- ops: transformer (attention, layer norm, softmax, embeddings) ----------------------- */
 
+/* Layout of attention operands (docs/kernels-transformer.md):
+ *   q: [B, Lq, H, D], k/v: [B, Lk, H, D], each token's H·D values at a row stride (in
+ *   elements) of their own: a fused QKV projection's output [B, L, 3, H, D] is read in place
+ *   as q = base, k = base + H·D, v = base + 2·H·D with every stride = 3·H·D; separate
+ *   projections use stride H·D. Within a row the heads are contiguous (h·D + d).
+ *   out: [B, Lq, H, D], dense (stride H·D), ready for the output projection.
+ *   mask: [B, Lk] in the op's dtype, nonzero = attend, 0 = ignore this key (a key-padding
+ *   mask, e.g. diffusers' attention_mask before it is turned into -10000 biases), or NULL.
+ *   A query row with no key left to attend to gets zeros (diffusers' -10000 bias would give
+ *   the mean of the masked values instead; no unCLIP caller has such a row).
+ *   head_dim D: 1 to 128. Softmax statistics and accumulation are float32; the score matrix
+ *   is never written to memory (flash-style online softmax). */
+
+/* out = softmax(scale · q·kᵀ + masks) · v per batch and head.
+ *   causal != 0: query i attends keys j <= i only (top-left aligned, as PyTorch's is_causal);
+ *   mask: key-padding mask [B, Lk] or NULL. Lq >= 0, Lk >= 1. */
+UC_API uc_status uc_attention(uc_context *ctx, uc_dtype dtype,
+                              const void *q, int64_t q_stride,
+                              const void *k, int64_t k_stride,
+                              const void *v, int64_t v_stride,
+                              const void *mask, void *out,
+                              int64_t batch, int64_t lq, int64_t lk, int64_t heads, int64_t head_dim,
+                              float scale, int32_t causal);
+
+/* Added-KV attention, as diffusers' AttnAddedKVProcessor (the decoder U-Net's attention):
+ * the keys/values are the projected text tokens (add_k_proj/add_v_proj: k_text, v_text,
+ * [B, Lt, H, D]) FOLLOWED by the spatial tokens' own (to_k/to_v: k_self, v_self,
+ * [B, Ls, H, D]), read from the two sources in place (no concatenated copy). text_mask
+ * [B, Lt] (or NULL) masks text keys only; the spatial keys are always attended. No causal
+ * mask. Lt >= 0, Ls >= 0, Lt + Ls >= 1. Strides as for uc_attention (text_stride for k_text
+ * and v_text, self_stride for k_self and v_self). */
+UC_API uc_status uc_attention_added_kv(uc_context *ctx, uc_dtype dtype,
+                                       const void *q, int64_t q_stride,
+                                       const void *k_text, const void *v_text, int64_t text_stride,
+                                       const void *text_mask, int64_t lt,
+                                       const void *k_self, const void *v_self, int64_t self_stride,
+                                       int64_t ls, void *out,
+                                       int64_t batch, int64_t lq, int64_t heads, int64_t head_dim,
+                                       float scale);
+
+/* out[r, :] = (x[r, :] - mean) / sqrt(var + eps) · gamma + beta over the last dim.
+ *   x, out: [rows, c]; gamma, beta: [c] (either may be NULL: 1 and 0). Biased variance,
+ *   float32 statistics (two passes: mean, then the centred sum of squares). out may alias x. */
+UC_API uc_status uc_layer_norm(uc_context *ctx, uc_dtype dtype, const void *x, const void *gamma,
+                               const void *beta, void *out, int64_t rows, int64_t c, float eps);
+
+/* out[r, :] = softmax(x[r, :]) over the last dim.   x, out: [rows, n], n >= 1. out may alias x. */
+UC_API uc_status uc_softmax(uc_context *ctx, uc_dtype dtype, const void *x, void *out, int64_t rows,
+                            int64_t n);
+
+/* Sinusoidal timestep embedding, diffusers' get_timestep_embedding:
+ *   timesteps: [n] FLOAT32 whatever dtype is (a bf16 timestep of 999 would round to 1000);
+ *   out: [n, dim] in dtype. half = dim / 2, freq_i = exp(-ln(max_period) · i / (half - shift)),
+ *   out = [sin(t·freq), cos(t·freq)], or [cos, sin] when flip_sin_to_cos != 0; an odd dim gets
+ *   a zero last column. dim >= 2, half > shift. Computed in double, rounded once. */
+UC_API uc_status uc_timestep_embedding(uc_context *ctx, uc_dtype dtype, const float *timesteps,
+                                       void *out, int64_t n, int64_t dim, int32_t flip_sin_to_cos,
+                                       float downscale_freq_shift, float max_period);
+
+/* out[i, :] = table[ids[i], :]   table: [vocab, dim] in dtype; ids: [n] int32 in backend
+ *   memory; out: [n, dim]. The cpu backend fails on an id outside [0, vocab); the cuda
+ *   backend cannot report from the device and writes a zero row for one (the Java layer
+ *   checks ids before they reach either). */
+UC_API uc_status uc_embedding(uc_context *ctx, uc_dtype dtype, const void *table, const int32_t *ids,
+                              void *out, int64_t n, int64_t vocab, int64_t dim);
+
 /* ---- ops: convolution stack (group norm, conv2d, resblock, resize) ----------------------- */
 
 /* Group normalisation with its ResBlock epilogue fused, one read and one write of x:

@@ -190,4 +190,135 @@ inline uc_status check_resize(uc_context_base *ctx, uc_dtype dtype, const void *
     return UC_OK;
 }
 
+// ---- transformer ops (attention, layer norm, softmax, embeddings) ------------------------
+
+// One source of keys and values for attention: [B, len, H, D] each, rows k_stride/v_stride
+// elements apart, with an optional key-padding mask [B, len] (nonzero = attend).
+struct KvSegment {
+    const void *k;
+    const void *v;
+    int64_t k_stride, v_stride;
+    const void *mask;
+    int64_t len;
+};
+
+// Both attention entry points reduce to this: uc_attention has one segment, causal or not;
+// uc_attention_added_kv has two (text, then spatial), never causal.
+struct AttentionArgs {
+    uc_dtype dtype;
+    const void *q;
+    int64_t q_stride;
+    KvSegment seg[2];
+    int num_segments;
+    void *out;
+    int64_t batch, lq, heads, head_dim;
+    float scale;
+    bool causal;
+
+    int64_t lk() const { return seg[0].len + (num_segments > 1 ? seg[1].len : 0); }
+};
+
+// Head dims the kernels take: the CUDA kernel holds a query row's slice of q and of the output
+// in registers sized for 128; the small end admits the tiny configurations of the fixtures.
+constexpr int64_t kMaxHeadDim = 128;
+
+inline uc_status check_stride(uc_context_base *ctx, const char *name, int64_t stride, int64_t row) {
+    if (stride < row)
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "%s = %lld is smaller than heads·head_dim = %lld", name,
+                    (long long)stride, (long long)row);
+    return UC_OK;
+}
+
+inline uc_status check_attention(uc_context_base *ctx, const AttentionArgs &a) {
+    if (!valid_dtype(a.dtype)) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "unknown dtype %d", (int)a.dtype);
+    if (a.batch < 0 || a.lq < 0)
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "sizes batch=%lld lq=%lld must be >= 0", (long long)a.batch,
+                    (long long)a.lq);
+    if (a.heads < 1) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "heads = %lld must be >= 1", (long long)a.heads);
+    if (a.head_dim < 1 || a.head_dim > kMaxHeadDim)
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "head_dim = %lld is outside the supported range [1, %lld]",
+                    (long long)a.head_dim, (long long)kMaxHeadDim);
+    for (int s = 0; s < a.num_segments; ++s)
+        if (a.seg[s].len < 0)
+            return fail(ctx, UC_ERR_INVALID_ARGUMENT, "%s = %lld must be >= 0",
+                        a.num_segments == 1 ? "lk" : (s == 0 ? "lt" : "ls"), (long long)a.seg[s].len);
+    if (a.lk() < 1)
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT,
+                    a.num_segments == 1 ? "lk = 0: attention needs at least one key"
+                                        : "lt + ls = 0: attention needs at least one key");
+    if (!(a.scale == a.scale) || a.scale - a.scale != 0.0f)
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "scale = %g is not finite", (double)a.scale);
+    const int64_t row = a.heads * a.head_dim;
+    if (uc_status s = check_stride(ctx, "q_stride", a.q_stride, row)) return s;
+    if (a.num_segments == 1) {
+        if (uc_status s = check_stride(ctx, "k_stride", a.seg[0].k_stride, row)) return s;
+        if (uc_status s = check_stride(ctx, "v_stride", a.seg[0].v_stride, row)) return s;
+    } else {
+        for (int s = 0; s < 2; ++s)
+            if (a.seg[s].len > 0)
+                if (uc_status st = check_stride(ctx, s == 0 ? "text_stride" : "self_stride", a.seg[s].k_stride, row))
+                    return st;
+    }
+    if (a.batch > 0 && a.lq > 0) {
+        if (a.q == nullptr || a.out == nullptr)
+            return fail(ctx, UC_ERR_INVALID_ARGUMENT, "null pointer (q=%p out=%p)", a.q, a.out);
+        for (int s = 0; s < a.num_segments; ++s)
+            if (a.seg[s].len > 0 && (a.seg[s].k == nullptr || a.seg[s].v == nullptr))
+                return fail(ctx, UC_ERR_INVALID_ARGUMENT, "null pointer (%s k=%p v=%p)",
+                            a.num_segments == 1 ? "" : (s == 0 ? "text" : "self"), a.seg[s].k, a.seg[s].v);
+    }
+    return UC_OK;
+}
+
+inline uc_status check_layer_norm(uc_context_base *ctx, uc_dtype dtype, const void *x, const void *out,
+                                  int64_t rows, int64_t c, float eps) {
+    if (!valid_dtype(dtype)) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "unknown dtype %d", (int)dtype);
+    if (rows < 0 || c < 1)
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "sizes rows=%lld c=%lld: need rows >= 0, c >= 1", (long long)rows,
+                    (long long)c);
+    if (!(eps >= 0.0f) || eps - eps != 0.0f)
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "eps = %g must be finite and >= 0", (double)eps);
+    if (rows > 0 && (x == nullptr || out == nullptr))
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "null pointer (x=%p out=%p)", x, out);
+    return UC_OK;
+}
+
+inline uc_status check_softmax(uc_context_base *ctx, uc_dtype dtype, const void *x, const void *out, int64_t rows,
+                               int64_t n) {
+    if (!valid_dtype(dtype)) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "unknown dtype %d", (int)dtype);
+    if (rows < 0 || n < 1)
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "sizes rows=%lld n=%lld: need rows >= 0, n >= 1", (long long)rows,
+                    (long long)n);
+    if (rows > 0 && (x == nullptr || out == nullptr))
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "null pointer (x=%p out=%p)", x, out);
+    return UC_OK;
+}
+
+inline uc_status check_timestep_embedding(uc_context_base *ctx, uc_dtype dtype, const float *timesteps,
+                                          const void *out, int64_t n, int64_t dim, float shift, float max_period) {
+    if (!valid_dtype(dtype)) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "unknown dtype %d", (int)dtype);
+    if (n < 0) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "n = %lld must be >= 0", (long long)n);
+    if (dim < 2) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "dim = %lld must be >= 2", (long long)dim);
+    if (!((double)(dim / 2) - (double)shift > 0.0))
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "downscale_freq_shift = %g must be below dim/2 = %lld",
+                    (double)shift, (long long)(dim / 2));
+    if (!(max_period > 0.0f) || max_period - max_period != 0.0f)
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "max_period = %g must be finite and > 0", (double)max_period);
+    if (n > 0 && (timesteps == nullptr || out == nullptr))
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "null pointer (timesteps=%p out=%p)", (const void *)timesteps, out);
+    return UC_OK;
+}
+
+inline uc_status check_embedding(uc_context_base *ctx, uc_dtype dtype, const void *table, const int32_t *ids,
+                                 const void *out, int64_t n, int64_t vocab, int64_t dim) {
+    if (!valid_dtype(dtype)) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "unknown dtype %d", (int)dtype);
+    if (n < 0 || vocab < 1 || dim < 1)
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "sizes n=%lld vocab=%lld dim=%lld: need n >= 0, vocab >= 1, dim >= 1",
+                    (long long)n, (long long)vocab, (long long)dim);
+    if (n > 0 && (table == nullptr || ids == nullptr || out == nullptr))
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "null pointer (table=%p ids=%p out=%p)", table, (const void *)ids, out);
+    return UC_OK;
+}
+
+
 }  // namespace uc

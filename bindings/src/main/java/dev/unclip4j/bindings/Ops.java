@@ -58,6 +58,82 @@ public final class Ops {
 
     // ---- transformer --------------------------------------------------------------------------
 
+    /**
+     * {@code uc_attention}: out[B,Lq,H,D] = softmax(scale·q·kᵀ + masks)·v; q, k, v rows at the given
+     * element strides; mask [B, Lk] (nonzero = attend) or {@link MemorySegment#NULL}.
+     */
+    public void attention(DType dtype, MemorySegment q, long qStride, MemorySegment k, long kStride, MemorySegment v,
+                          long vStride, MemorySegment mask, MemorySegment out, long batch, long lq, long lk, long heads,
+                          long headDim, float scale, boolean causal) {
+        try {
+            context.check("uc_attention", (int) context.library().attention.invokeExact(context.handle(), dtype.code, q,
+                    qStride, k, kStride, v, vStride, mask, out, batch, lq, lk, heads, headDim, scale, causal ? 1 : 0));
+        } catch (Throwable t) {
+            throw Context.wrap("uc_attention", t);
+        }
+    }
+
+    /**
+     * {@code uc_attention_added_kv}: attention over the text keys/values (masked by textMask, or
+     * {@link MemorySegment#NULL}) followed by the spatial ones, without concatenating them.
+     */
+    public void attentionAddedKv(DType dtype, MemorySegment q, long qStride, MemorySegment kText, MemorySegment vText,
+                                 long textStride, MemorySegment textMask, long lt, MemorySegment kSelf,
+                                 MemorySegment vSelf, long selfStride, long ls, MemorySegment out, long batch, long lq,
+                                 long heads, long headDim, float scale) {
+        try {
+            context.check("uc_attention_added_kv", (int) context.library().attentionAddedKv.invokeExact(context.handle(),
+                    dtype.code, q, qStride, kText, vText, textStride, textMask, lt, kSelf, vSelf, selfStride, ls, out,
+                    batch, lq, heads, headDim, scale));
+        } catch (Throwable t) {
+            throw Context.wrap("uc_attention_added_kv", t);
+        }
+    }
+
+    /** {@code uc_layer_norm}: per row of [rows, c]; gamma/beta [c] or {@link MemorySegment#NULL}. */
+    public void layerNorm(DType dtype, MemorySegment x, MemorySegment gamma, MemorySegment beta, MemorySegment out,
+                          long rows, long c, float eps) {
+        try {
+            context.check("uc_layer_norm", (int) context.library().layerNorm.invokeExact(context.handle(), dtype.code, x,
+                    gamma, beta, out, rows, c, eps));
+        } catch (Throwable t) {
+            throw Context.wrap("uc_layer_norm", t);
+        }
+    }
+
+    /** {@code uc_softmax}: per row of [rows, n]. */
+    public void softmax(DType dtype, MemorySegment x, MemorySegment out, long rows, long n) {
+        try {
+            context.check("uc_softmax", (int) context.library().softmax.invokeExact(context.handle(), dtype.code, x, out,
+                    rows, n));
+        } catch (Throwable t) {
+            throw Context.wrap("uc_softmax", t);
+        }
+    }
+
+    /** {@code uc_timestep_embedding}: timesteps [n] float32, out [n, dim] in dtype. */
+    public void timestepEmbedding(DType dtype, MemorySegment timesteps, MemorySegment out, long n, long dim,
+                                  boolean flipSinToCos, float downscaleFreqShift, float maxPeriod) {
+        try {
+            context.check("uc_timestep_embedding", (int) context.library().timestepEmbedding.invokeExact(
+                    context.handle(), dtype.code, timesteps, out, n, dim, flipSinToCos ? 1 : 0, downscaleFreqShift,
+                    maxPeriod));
+        } catch (Throwable t) {
+            throw Context.wrap("uc_timestep_embedding", t);
+        }
+    }
+
+    /** {@code uc_embedding}: out[i,:] = table[ids[i],:]; ids: n int32 in backend memory. */
+    public void embedding(DType dtype, MemorySegment table, MemorySegment ids, MemorySegment out, long n, long vocab,
+                          long dim) {
+        try {
+            context.check("uc_embedding", (int) context.library().embedding.invokeExact(context.handle(), dtype.code,
+                    table, ids, out, n, vocab, dim));
+        } catch (Throwable t) {
+            throw Context.wrap("uc_embedding", t);
+        }
+    }
+
     // ---- convolution stack --------------------------------------------------------------------
 
     /**

@@ -26,8 +26,10 @@ public final class UnclipLibrary {
     /** The op symbols of unclip.h (everything but context and memory management). */
     public static final List<String> OPS = List.of(
             // elementwise and matrix
-            "uc_add", "uc_mul", "uc_activate", "uc_linear"
+            "uc_add", "uc_mul", "uc_activate", "uc_linear",
             // transformer
+            "uc_attention", "uc_attention_added_kv", "uc_layer_norm", "uc_softmax", "uc_timestep_embedding",
+            "uc_embedding"
             // convolution stack
             , "uc_group_norm", "uc_conv2d", "uc_conv2d_weight_ohwi", "uc_upsample_nearest2x", "uc_avg_pool2x2",
             "uc_resize_bicubic_aa"
@@ -72,6 +74,12 @@ public final class UnclipLibrary {
     final MethodHandle activate;
     final MethodHandle linear;
     // transformer
+    final MethodHandle attention;
+    final MethodHandle attentionAddedKv;
+    final MethodHandle layerNorm;
+    final MethodHandle softmax;
+    final MethodHandle timestepEmbedding;
+    final MethodHandle embedding;
 
     // convolution stack
     final MethodHandle groupNorm;
@@ -106,6 +114,20 @@ public final class UnclipLibrary {
         linear = handle(lookup, "uc_linear", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS,
                 ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT));
         // transformer
+        attention = handle(lookup, "uc_attention", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
+                ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS,
+                JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_FLOAT, JAVA_INT));
+        attentionAddedKv = handle(lookup, "uc_attention_added_kv", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
+                ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG,
+                JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_FLOAT));
+        layerNorm = handle(lookup, "uc_layer_norm", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS,
+                ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_FLOAT));
+        softmax = handle(lookup, "uc_softmax", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS,
+                JAVA_LONG, JAVA_LONG));
+        timestepEmbedding = handle(lookup, "uc_timestep_embedding", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
+                ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_FLOAT, JAVA_FLOAT));
+        embedding = handle(lookup, "uc_embedding", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS,
+                ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG));
 
         // convolution stack
         groupNorm = handle(lookup, "uc_group_norm", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS,

@@ -212,6 +212,218 @@ public final class Backend implements AutoCloseable {
 
     // ---- transformer ops ----------------------------------------------------------------------
 
+    /**
+     * Fused multi-head attention, out = softmax(scale·q·kᵀ + masks)·v, the score matrix never
+     * stored. q: [B, Lq, H, D], k and v: [B, Lk, H, D], mask: [B, Lk] key-padding mask
+     * (nonzero = attend) or null, causal: query i sees keys j <= i, out: [B, Lq, H, D].
+     * D is 1..128; a row left with no key gets zeros.
+     */
+    public void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out, float scale, boolean causal) {
+        String op = "uc_attention";
+        long[] qs = attentionOperand(op, "q", q, null);
+        long[] ks = attentionOperand(op, "k", k, qs);
+        long[] vs = attentionOperand(op, "v", v, qs);
+        if (!Arrays.equals(ks, vs)) throw UnclipException.invalidArgument(op, "k " + Arrays.toString(ks)
+                + " and v " + Arrays.toString(vs) + " differ");
+        checkAttentionOut(op, q, out);
+        MemorySegment maskAddress = attentionMask(op, "mask", mask, q, qs[0], ks[1]);
+        long row = qs[2] * qs[3];
+        context.ops().attention(q.dtype(), q.address(), row, k.address(), row, v.address(), row, maskAddress,
+                out.address(), qs[0], qs[1], ks[1], qs[2], qs[3], scale, causal);
+    }
+
+    /**
+     * Self-attention read in place from a fused QKV projection's output qkv: [B, L, 3, H, D]
+     * (CLIP's in_proj: q, k, v each H·D wide, one after the other in every token's row): no
+     * split copies. mask, causal and out as {@link #attention}; out: [B, L, H, D].
+     */
+    public void attentionQkv(Tensor qkv, Tensor mask, Tensor out, float scale, boolean causal) {
+        String op = "uc_attention";
+        require(op, "qkv", qkv);
+        require(op, "out", out);
+        if (qkv.rank() != 5 || qkv.dim(2) != 3) {
+            throw UnclipException.invalidArgument(op, "qkv must be [B, L, 3, H, D], not " + Arrays.toString(qkv.shape()));
+        }
+        long b = qkv.dim(0), l = qkv.dim(1), h = qkv.dim(3), d = qkv.dim(4);
+        checkHeadDim(op, d);
+        long[] expected = {b, l, h, d};
+        if (!Arrays.equals(out.shape(), expected)) {
+            throw UnclipException.invalidArgument(op, "out is " + Arrays.toString(out.shape()) + ", expected "
+                    + Arrays.toString(expected));
+        }
+        sameDType(op, qkv, out);
+        if (l == 0) throw UnclipException.invalidArgument(op, "lk = 0: attention needs at least one key");
+        MemorySegment maskAddress = attentionMask(op, "mask", mask, qkv, b, l);
+        long row = h * d, stride = 3 * row, bytes = (long) qkv.dtype().byteSize();
+        MemorySegment base = qkv.address();
+        MemorySegment k = MemorySegment.ofAddress(base.address() + row * bytes);
+        MemorySegment v = MemorySegment.ofAddress(base.address() + 2 * row * bytes);
+        context.ops().attention(qkv.dtype(), base, stride, k, stride, v, stride, maskAddress, out.address(), b, l, l,
+                h, d, scale, causal);
+    }
+
+    /**
+     * Added-KV attention (the decoder U-Net's, diffusers' AttnAddedKVProcessor): q: [B, Lq, H, D]
+     * from the spatial tokens; keys/values are kText/vText [B, Lt, H, D] (add_k_proj/add_v_proj
+     * of the text tokens) followed by kSelf/vSelf [B, Ls, H, D], read in place, never
+     * concatenated. textMask [B, Lt] (nonzero = attend) or null masks the text keys only.
+     */
+    public void attentionAddedKv(Tensor q, Tensor kText, Tensor vText, Tensor textMask, Tensor kSelf, Tensor vSelf,
+                                 Tensor out, float scale) {
+        String op = "uc_attention_added_kv";
+        long[] qs = attentionOperand(op, "q", q, null);
+        long[] ts = attentionOperand(op, "kText", kText, qs);
+        long[] tv = attentionOperand(op, "vText", vText, qs);
+        long[] ss = attentionOperand(op, "kSelf", kSelf, qs);
+        long[] sv = attentionOperand(op, "vSelf", vSelf, qs);
+        if (!Arrays.equals(ts, tv)) throw UnclipException.invalidArgument(op, "kText " + Arrays.toString(ts)
+                + " and vText " + Arrays.toString(tv) + " differ");
+        if (!Arrays.equals(ss, sv)) throw UnclipException.invalidArgument(op, "kSelf " + Arrays.toString(ss)
+                + " and vSelf " + Arrays.toString(sv) + " differ");
+        if (ts[1] + ss[1] == 0) throw UnclipException.invalidArgument(op, "lt + ls = 0: attention needs at least one key");
+        checkAttentionOut(op, q, out);
+        MemorySegment maskAddress = attentionMask(op, "textMask", textMask, q, qs[0], ts[1]);
+        long row = qs[2] * qs[3];
+        context.ops().attentionAddedKv(q.dtype(), q.address(), row, kText.address(), vText.address(), row, maskAddress,
+                ts[1], kSelf.address(), vSelf.address(), row, ss[1], out.address(), qs[0], qs[1], qs[2], qs[3], scale);
+    }
+
+    /** LayerNorm over the last dim of x [..., C] (float32 statistics); gamma, beta: [C] or null. */
+    public void layerNorm(Tensor x, Tensor gamma, Tensor beta, Tensor out, float eps) {
+        String op = "uc_layer_norm";
+        require(op, "x", x);
+        require(op, "out", out);
+        if (x.rank() < 1 || x.dim(-1) == 0) throw UnclipException.invalidArgument(op, "x must be [..., C] with C >= 1");
+        sameDType(op, x, out);
+        sameShape(op, "x", x, "out", out);
+        long c = x.dim(-1);
+        MemorySegment g = MemorySegment.NULL, b = MemorySegment.NULL;
+        if (gamma != null) g = vectorOf(op, "gamma", gamma, x, c);
+        if (beta != null) b = vectorOf(op, "beta", beta, x, c);
+        context.ops().layerNorm(x.dtype(), x.address(), g, b, out.address(), leading(x), c, eps);
+    }
+
+    /** Softmax over the last dim of x [..., n], n >= 1. */
+    public void softmax(Tensor x, Tensor out) {
+        String op = "uc_softmax";
+        require(op, "x", x);
+        require(op, "out", out);
+        if (x.rank() < 1 || x.dim(-1) == 0) throw UnclipException.invalidArgument(op, "x must be [..., n] with n >= 1");
+        sameDType(op, x, out);
+        sameShape(op, "x", x, "out", out);
+        context.ops().softmax(x.dtype(), x.address(), out.address(), leading(x), x.dim(-1));
+    }
+
+    /**
+     * diffusers' get_timestep_embedding: timesteps [n] (F32 whatever out's dtype: a bf16 999
+     * rounds to 1000), out [n, dim]; [sin, cos] halves, or [cos, sin] with flipSinToCos.
+     */
+    public void timestepEmbedding(Tensor timesteps, Tensor out, boolean flipSinToCos, float downscaleFreqShift,
+                                  float maxPeriod) {
+        String op = "uc_timestep_embedding";
+        require(op, "timesteps", timesteps);
+        require(op, "out", out);
+        if (timesteps.dtype() != DType.F32) {
+            throw UnclipException.invalidArgument(op, "timesteps must be F32, not " + timesteps.dtype());
+        }
+        if (timesteps.rank() != 1) {
+            throw UnclipException.invalidArgument(op, "timesteps must be [n], not " + Arrays.toString(timesteps.shape()));
+        }
+        if (out.rank() != 2 || out.dim(0) != timesteps.dim(0)) {
+            throw UnclipException.invalidArgument(op, "out is " + Arrays.toString(out.shape()) + ", expected ["
+                    + timesteps.dim(0) + ", dim]");
+        }
+        context.ops().timestepEmbedding(out.dtype(), timesteps.address(), out.address(), timesteps.dim(0), out.dim(1),
+                flipSinToCos, downscaleFreqShift, maxPeriod);
+    }
+
+    /**
+     * out[i, :] = table[ids[i], :]. table: [vocab, dim], out: [ids.length, dim]. The ids are
+     * checked here and staged in backend memory for the call (a prompt's worth, once per prompt).
+     */
+    public void embedding(Tensor table, int[] ids, Tensor out) {
+        String op = "uc_embedding";
+        require(op, "table", table);
+        require(op, "out", out);
+        if (ids == null) throw UnclipException.invalidArgument(op, "ids is null");
+        if (table.rank() != 2) {
+            throw UnclipException.invalidArgument(op, "table must be [vocab, dim], not " + Arrays.toString(table.shape()));
+        }
+        long vocab = table.dim(0), dim = table.dim(1);
+        long[] expected = {ids.length, dim};
+        if (!Arrays.equals(out.shape(), expected)) {
+            throw UnclipException.invalidArgument(op, "out is " + Arrays.toString(out.shape()) + ", expected "
+                    + Arrays.toString(expected));
+        }
+        sameDType(op, table, out);
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= vocab) {
+                throw UnclipException.invalidArgument(op, "ids[" + i + "] = " + ids[i] + " is outside [0, " + vocab + ")");
+            }
+        }
+        if (ids.length == 0) return;
+        long bytes = 4L * ids.length;
+        MemorySegment staged = context.alloc(bytes);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment host = arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_INT, ids);
+            context.memcpy(staged, host, bytes, Context.CopyKind.HOST_TO_DEVICE);
+            context.ops().embedding(table.dtype(), table.address(), staged, out.address(), ids.length, vocab, dim);
+        } finally {
+            // Stream-ordered on cuda: the free waits for the lookup queued before it.
+            context.free(staged);
+        }
+    }
+
+    private static void checkHeadDim(String op, long d) {
+        if (d < 1 || d > 128) {
+            throw UnclipException.invalidArgument(op, "head_dim = " + d + " is outside the supported range [1, 128]");
+        }
+    }
+
+    /** Checks a [B, L, H, D] attention operand (B, H, D equal to q's when q's shape is given). */
+    private long[] attentionOperand(String op, String name, Tensor t, long[] qShape) {
+        require(op, name, t);
+        if (t.rank() != 4) {
+            throw UnclipException.invalidArgument(op, name + " must be [B, L, H, D], not " + Arrays.toString(t.shape()));
+        }
+        long[] s = t.shape();
+        if (qShape == null) {
+            checkHeadDim(op, s[3]);
+            return s;
+        }
+        if (s[0] != qShape[0] || s[2] != qShape[2] || s[3] != qShape[3]) {
+            throw UnclipException.invalidArgument(op, name + " " + Arrays.toString(s) + " does not match q "
+                    + Arrays.toString(qShape) + " in B, H or D");
+        }
+        return s;
+    }
+
+    private void checkAttentionOut(String op, Tensor q, Tensor out) {
+        require(op, "out", out);
+        sameDType(op, q, out);
+        sameShape(op, "q", q, "out", out);
+    }
+
+    private MemorySegment attentionMask(String op, String name, Tensor mask, Tensor q, long b, long lk) {
+        if (mask == null) return MemorySegment.NULL;
+        require(op, name, mask);
+        sameDType(op, q, mask);
+        if (mask.rank() != 2 || mask.dim(0) != b || mask.dim(1) != lk) {
+            throw UnclipException.invalidArgument(op, name + " is " + Arrays.toString(mask.shape()) + ", expected [B, Lk] = ["
+                    + b + ", " + lk + "]");
+        }
+        return mask.address();
+    }
+
+    private MemorySegment vectorOf(String op, String name, Tensor t, Tensor x, long c) {
+        require(op, name, t);
+        sameDType(op, x, t);
+        if (t.rank() != 1 || t.dim(0) != c) {
+            throw UnclipException.invalidArgument(op, name + " is " + Arrays.toString(t.shape()) + ", expected [" + c + "]");
+        }
+        return t.address();
+    }
+
     // ---- convolution-stack ops ----------------------------------------------------------------
 
     /**

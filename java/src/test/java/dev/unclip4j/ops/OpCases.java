@@ -51,6 +51,7 @@ public final class OpCases {
         randomShapes(cases);
         // Each op family keeps its rows in its own class.
         // transformer
+        cases.addAll(TransformerOpCases.all());
         // convolution stack
         cases.addAll(ConvOpCases.all());
         return cases;
