@@ -3,7 +3,9 @@
 // CudaOpsTest checks it against the cpu op where a GPU is present.
 //
 // This is the first, plain SIMT version, written to be obviously correct (the baseline an
-// mma.sync / wgmma kernel must match and beat):
+// mma.sync / wgmma kernel must match and beat), and the default. cuda/attention_mma.cu holds a
+// tensor-core version (f16/bf16, head dim 64/128), opt-in with UNCLIP_ATTENTION_KERNEL=mma
+// until it has run on a GPU.
 //   - a block owns kRowsPerBlock query rows of one (batch, head); a quad of threads owns one
 //     query row, each lane holding every kLanesPerRow-th element of q (pre-scaled) and of the
 //     output accumulator in registers;
@@ -15,7 +17,7 @@
 //     matrix is never written to memory.
 // Added-KV attention walks two key sources (text with its mask, then the spatial tokens) with
 // the same loop: nothing is concatenated.
-#include "cuda_common.cuh"
+#include "attention_params.cuh"
 
 #include <math.h>
 
@@ -34,16 +36,7 @@ struct AttentionSimtTile {
 };
 using Tile = AttentionSimtTile;
 
-struct Params {
-    const void *q;
-    int64_t q_stride;
-    uc::KvSegment seg[2];
-    int num_segments;
-    void *out;
-    int64_t lq, heads, head_dim;
-    float scale;
-    bool causal;
-};
+using uc::cuda::attention::Params;
 
 // kDPerLane: elements of q and o a lane holds; head_dim <= kLanesPerRow · kDPerLane, so small
 // heads use fewer registers.
@@ -164,6 +157,10 @@ uc_status run(uc_context *ctx, const uc::AttentionArgs &a) {
         Params p{a.q, a.q_stride, {a.seg[0], a.seg[1]}, a.num_segments, a.out, a.lq, a.heads, a.head_dim, a.scale,
                  a.causal};
         const dim3 grid((unsigned)row_blocks, (unsigned)a.heads, (unsigned)a.batch);
+        if (uc::cuda::attention::try_launch_mma(p, a.dtype, a.batch, ctx->stream)) {
+            UC_CUDA_CHECK_LAUNCH(ctx);
+            return UC_OK;
+        }
         return uc::cuda::dispatch_dtype(a.dtype, [&](auto tag) -> uc_status {
             using T = typename decltype(tag)::type;
             launch<T>(p, grid, ctx->stream);
