@@ -1,4 +1,4 @@
-// Block-wide sum and max for the row-per-block kernels (layer norm, softmax): a warp shuffle
+// Block-wide sum and max for the row- or group-per-block kernels (layer norm, softmax, group norm): a warp shuffle
 // tree, then one value per warp through shared memory. Every thread gets the result.
 #pragma once
 

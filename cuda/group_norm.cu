@@ -10,6 +10,7 @@
 // group's statistics over several blocks (a cluster with distributed shared memory on sm_90).
 // NOT YET RUN ON A GPU: only compiled; CudaOpsTest checks it against the cpu on a GPU machine.
 #include "activation.h"
+#include "block_reduce.cuh"
 #include "cuda_common.cuh"
 
 namespace {
@@ -18,40 +19,27 @@ struct GroupNormConfig {
     // One block per (image, group): 512 threads keep 16 warps of loads in flight per SM for a
     // memory-bound loop while leaving room for 4 blocks per SM.
     static constexpr int kThreads = 512;
-    static constexpr int kWarps = kThreads / 32;
 };
-
-// Sum of v over the block; every thread gets the result.
-__device__ float block_sum(float v, float *scratch) {
-    for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    __syncthreads();  // scratch may still be read by a previous call
-    if (lane == 0) scratch[warp] = v;
-    __syncthreads();
-    float total = 0.0f;
-    for (int i = 0; i < GroupNormConfig::kWarps; ++i) total += scratch[i];
-    return total;
-}
 
 template <class T>
 __global__ void __launch_bounds__(GroupNormConfig::kThreads)
 group_norm_kernel(const T *x, const T *__restrict__ gamma, const T *__restrict__ beta,
                   const T *__restrict__ scale_shift, T *out, int64_t hw, int64_t c, int64_t groups, float eps,
                   uc_activation act) {
-    __shared__ float scratch[GroupNormConfig::kWarps];
+    __shared__ float scratch[32];  // block_reduce's one float per warp
     const int64_t g = blockIdx.x, b = blockIdx.y, cg = c / groups;
     const int64_t count = hw * cg;
     const T *xg = x + b * hw * c + g * cg;
     T *og = out + b * hw * c + g * cg;
     float s = 0.0f;
     for (int64_t e = threadIdx.x; e < count; e += blockDim.x) s += uc::cuda::to_float(xg[(e / cg) * c + e % cg]);
-    const float mean = block_sum(s, scratch) / (float)count;
+    const float mean = uc::cuda::block_reduce<uc::cuda::Reduce::kSum>(s, scratch) / (float)count;
     float q = 0.0f;
     for (int64_t e = threadIdx.x; e < count; e += blockDim.x) {
         const float d = uc::cuda::to_float(xg[(e / cg) * c + e % cg]) - mean;
         q += d * d;
     }
-    const float rstd = rsqrtf(block_sum(q, scratch) / (float)count + eps);
+    const float rstd = rsqrtf(uc::cuda::block_reduce<uc::cuda::Reduce::kSum>(q, scratch) / (float)count + eps);
     for (int64_t e = threadIdx.x; e < count; e += blockDim.x) {
         const int64_t j = e % cg, ch = g * cg + j, idx = (e / cg) * c + j;
         float v = (uc::cuda::to_float(xg[idx]) - mean) * rstd;
