@@ -2,23 +2,22 @@
 // epilogue fused: out = (conv(x, w) + bias + residual) / output_scale_factor.
 //
 // The GEMM is out[M = N·OH·OW, Cout] = patches[M, K = KH·KW·Cin] · w[Cout, K]ᵀ, the same shape
-// as uc_linear, and it uses the same register blocking (see linear.cpp): w packed once per call
+// as uc_linear, and it uses the same register blocking (gemm_panels.h): w packed once per call
 // into k-major panels of kNr output channels, a kMr × kNr block of out held in registers. The
 // patch matrix is never built: for each filter tap the micro-kernel takes one pointer per
 // output pixel to the Cin contiguous input channels under that tap (NHWC makes them
 // contiguous), or to a row of zeros where the tap falls into the padding. So the inner loop is
 // exactly the GEMM's, over Cin instead of k, for any kernel size, stride and padding.
 #include "cpu.h"
+#include "gemm_panels.h"
 
 #include <algorithm>
 #include <vector>
 
 namespace {
 
-struct ConvTile {
-    static constexpr int64_t kMr = 6;   // output pixels per block: as linear.cpp (12 AVX2 / 6 AVX-512 accumulators)
-    static constexpr int64_t kNr = 16;  // output channels per panel: one AVX-512 or two AVX2 registers
-};
+// Output pixels per block × output channels per panel: the GEMM's blocking (gemm_panels.h).
+using ConvTile = uc::cpu::GemmTile;
 
 struct ConvGeom {
     const float *x;
@@ -85,17 +84,8 @@ void conv2d_f32(const ConvGeom &g, const float *w, float *out, int64_t n, int64_
     constexpr int64_t kMr = ConvTile::kMr, kNr = ConvTile::kNr;
     const int64_t k = g.kh * g.kw * g.cin, m = n * g.oh * g.ow;
     const int64_t panels = (cout + kNr - 1) / kNr;
-    // w is [cout, k] already (OHWI): pack it into zero-padded k-major panels, as linear.cpp does.
-    std::vector<float> packed((size_t)(panels * kNr * k));
-#pragma omp parallel for schedule(static) if (cout * k >= uc::cpu::kParallelThreshold)
-    for (int64_t pn = 0; pn < panels; ++pn) {
-        float *dst = packed.data() + pn * kNr * k;
-        for (int64_t p = 0; p < k; ++p)
-            for (int64_t j = 0; j < kNr; ++j) {
-                const int64_t col = pn * kNr + j;
-                dst[p * kNr + j] = col < cout ? w[col * k + p] : 0.0f;
-            }
-    }
+    // w is [cout, k] already (OHWI): packed as uc_linear packs its w.
+    const std::vector<float> packed = uc::cpu::pack_panels(w, cout, k);
     const int64_t row_blocks = (m + kMr - 1) / kMr;
     // Panel-major order: each thread's contiguous share walks many row blocks per panel, so the
     // panel stays in its cache while the input rows stream past.

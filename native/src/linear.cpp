@@ -1,14 +1,12 @@
 // uc_linear on the cpu: out = act(x · wᵀ + bias) + residual, float32.
 //
-// A register-blocked GEMM: w is packed once per call into panels of kNr output columns laid
-// out k-major ([n/kNr][k][kNr]), so the micro-kernel streams one panel while holding a
-// kMr × kNr block of out in registers (kMr rows of x broadcast one at a time). kNr = 16 is
-// one AVX-512 register or two AVX2 registers; kMr = 6 keeps 6 (AVX-512) or 12 (AVX2)
-// accumulators live, which leaves room for the panel loads and the broadcast on AVX2's 16
-// registers. The epilogue (bias, activation, residual) is applied to the block while it is
+// A register-blocked GEMM (gemm_panels.h): the micro-kernel streams one packed panel of w
+// while holding a kMr × kNr block of out in registers, kMr rows of x broadcast one at a time.
+// The epilogue (bias, activation, residual) is applied to the block while it is
 // still in registers, so out is written exactly once.
 #include "activation.h"
 #include "cpu.h"
+#include "gemm_panels.h"
 
 #include <algorithm>
 #include <memory>
@@ -16,8 +14,8 @@
 
 namespace {
 
-constexpr int64_t kMr = 6;
-constexpr int64_t kNr = 16;
+constexpr int64_t kMr = uc::cpu::GemmTile::kMr;
+constexpr int64_t kNr = uc::cpu::GemmTile::kNr;
 
 struct Epilogue {
     const float *bias;      // [n] or null
@@ -59,17 +57,7 @@ constexpr MicroKernel kKernels[kMr + 1] = {nullptr, micro_kernel<1>, micro_kerne
 void linear_f32(const float *x, const float *w, float *out, int64_t m, int64_t n, int64_t k,
                 const Epilogue &epi) {
     const int64_t panels = (n + kNr - 1) / kNr;
-    // Packed w, zero-padded to whole panels so the micro-kernel never branches on width.
-    std::vector<float> packed((size_t)(panels * kNr * k));
-#pragma omp parallel for schedule(static) if (n * k >= uc::cpu::kParallelThreshold)
-    for (int64_t pn = 0; pn < panels; ++pn) {
-        float *dst = packed.data() + pn * kNr * k;
-        for (int64_t p = 0; p < k; ++p)
-            for (int64_t j = 0; j < kNr; ++j) {
-                const int64_t col = pn * kNr + j;
-                dst[p * kNr + j] = col < n ? w[col * k + p] : 0.0f;
-            }
-    }
+    const std::vector<float> packed = uc::cpu::pack_panels(w, n, k);
     const int64_t row_blocks = (m + kMr - 1) / kMr;
 #pragma omp parallel for collapse(2) schedule(static) if (m * n * k >= uc::cpu::kParallelThreshold)
     for (int64_t pn = 0; pn < panels; ++pn)

@@ -1,8 +1,7 @@
 package dev.unclip4j.ops;
 
+import static dev.unclip4j.ops.OpAssertions.fails;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.unclip4j.bindings.Activation;
 import dev.unclip4j.bindings.DType;
@@ -16,7 +15,6 @@ import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.function.Executable;
 
 /**
  * Bad input to every op gives an {@link UnclipException} naming the op and the problem, from
@@ -38,13 +36,6 @@ class BadInputTest {
     @AfterEach
     void close() {
         cpu.close();
-    }
-
-    private static void fails(String op, String fragment, Status status, Executable call) {
-        UnclipException e = assertThrows(UnclipException.class, call);
-        assertEquals(op, e.op(), e.getMessage());
-        assertEquals(status, e.status(), e.getMessage());
-        assertTrue(e.getMessage().contains(fragment), "'" + e.getMessage() + "' should mention '" + fragment + "'");
     }
 
     /** Each op, called with its three tensors standing for (input, input, output). */

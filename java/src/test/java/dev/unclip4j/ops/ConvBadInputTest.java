@@ -1,8 +1,6 @@
 package dev.unclip4j.ops;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static dev.unclip4j.ops.OpAssertions.fails;
 
 import dev.unclip4j.bindings.Activation;
 import dev.unclip4j.bindings.DType;
@@ -15,7 +13,6 @@ import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.function.Executable;
 
 /**
  * Bad input to the convolution-stack ops gives an {@link UnclipException} naming the op and the
@@ -46,13 +43,6 @@ class ConvBadInputTest {
     @AfterEach
     void close() {
         cpu.close();
-    }
-
-    private static void fails(String op, String fragment, Status status, Executable call) {
-        UnclipException e = assertThrows(UnclipException.class, call);
-        assertEquals(op, e.op(), e.getMessage());
-        assertEquals(status, e.status(), e.getMessage());
-        assertTrue(e.getMessage().contains(fragment), "'" + e.getMessage() + "' should mention '" + fragment + "'");
     }
 
     @Test

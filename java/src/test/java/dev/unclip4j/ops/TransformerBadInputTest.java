@@ -1,8 +1,6 @@
 package dev.unclip4j.ops;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static dev.unclip4j.ops.OpAssertions.fails;
 
 import dev.unclip4j.bindings.DType;
 import dev.unclip4j.bindings.Ops;
@@ -16,7 +14,6 @@ import java.lang.foreign.ValueLayout;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.function.Executable;
 
 /**
  * Bad input to the transformer ops (BadInputTest's sibling): head dim out of range, mask shape
@@ -39,13 +36,6 @@ class TransformerBadInputTest {
     @AfterEach
     void close() {
         cpu.close();
-    }
-
-    private static void fails(String op, String fragment, Status status, Executable call) {
-        UnclipException e = assertThrows(UnclipException.class, call);
-        assertEquals(op, e.op(), e.getMessage());
-        assertEquals(status, e.status(), e.getMessage());
-        assertTrue(e.getMessage().contains(fragment), "'" + e.getMessage() + "' should mention '" + fragment + "'");
     }
 
     @Test
