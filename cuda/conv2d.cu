@@ -18,19 +18,16 @@
 // NOT YET RUN ON A GPU: only compiled; CudaOpsTest checks both against the cpu (F32 → version 1,
 // F16/BF16 → version 2) on a GPU machine.
 #include "cuda_common.cuh"
+#include "simt_tile.cuh"
 
 #include <cstdint>
 #include <type_traits>
 
 namespace {
 
-struct ConvTile {
-    static constexpr int kTile = 64;   // output tile edge per block (pixels × output channels), as linear.cu
-    static constexpr int kDepth = 16;  // k-slice (taps × input channels) staged in shared memory per step
-    static constexpr int kWork = 4;    // outputs per thread along each edge
-    static constexpr int kThreadsPerEdge = kTile / kWork;
-    static constexpr int kThreads = kThreadsPerEdge * kThreadsPerEdge;  // 256
-};
+// The f32 path tiles like uc_linear (simt_tile.cuh): output pixels × output channels, a
+// slice of (tap, input channel) pairs deep.
+using ConvTile = uc::cuda::SimtTile;
 
 struct ConvShape {
     int64_t h, w, cin, cout, kh, kw, stride, pad, oh, ow, m, k;
@@ -62,19 +59,7 @@ conv2d_simt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__
             ws[c][r] = (col0 + r < s.cout && p < s.k) ? uc::cuda::to_float(w[(col0 + r) * s.k + p]) : 0.0f;
         }
         __syncthreads();
-#pragma unroll
-        for (int c = 0; c < L::kDepth; ++c) {
-            float xv[L::kWork], wv[L::kWork];
-#pragma unroll
-            for (int i = 0; i < L::kWork; ++i) {
-                xv[i] = xs[c][ty * L::kWork + i];
-                wv[i] = ws[c][tx * L::kWork + i];
-            }
-#pragma unroll
-            for (int i = 0; i < L::kWork; ++i)
-#pragma unroll
-                for (int j = 0; j < L::kWork; ++j) acc[i][j] += xv[i] * wv[j];
-        }
+        uc::cuda::simt_tile_accumulate(xs, ws, tx, ty, acc);
         __syncthreads();
     }
 #pragma unroll

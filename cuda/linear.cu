@@ -6,16 +6,11 @@
 // kernels); it has not yet been timed on a GPU.
 #include "activation.h"
 #include "cuda_common.cuh"
+#include "simt_tile.cuh"
 
 namespace {
 
-struct LinearTile {
-    static constexpr int kTile = 64;               // output tile edge per block
-    static constexpr int kDepth = 16;              // k-slice staged in shared memory per step
-    static constexpr int kWork = 4;                // outputs per thread along each edge
-    static constexpr int kThreadsPerEdge = kTile / kWork;
-    static constexpr int kThreads = kThreadsPerEdge * kThreadsPerEdge;  // 256
-};
+using LinearTile = uc::cuda::SimtTile;
 
 template <class T>
 __global__ void __launch_bounds__(LinearTile::kThreads)
@@ -36,19 +31,7 @@ linear_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restr
             ws[c][r] = (col0 + r < n && p < k) ? uc::cuda::to_float(w[(col0 + r) * k + p]) : 0.0f;
         }
         __syncthreads();
-#pragma unroll
-        for (int c = 0; c < L::kDepth; ++c) {
-            float xv[L::kWork], wv[L::kWork];
-#pragma unroll
-            for (int i = 0; i < L::kWork; ++i) {
-                xv[i] = xs[c][ty * L::kWork + i];
-                wv[i] = ws[c][tx * L::kWork + i];
-            }
-#pragma unroll
-            for (int i = 0; i < L::kWork; ++i)
-#pragma unroll
-                for (int j = 0; j < L::kWork; ++j) acc[i][j] += xv[i] * wv[j];
-        }
+        uc::cuda::simt_tile_accumulate(xs, ws, tx, ty, acc);
         __syncthreads();
     }
 #pragma unroll
