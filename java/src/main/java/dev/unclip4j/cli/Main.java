@@ -1,6 +1,5 @@
 package dev.unclip4j.cli;
 
-import dev.unclip4j.bindings.UnclipException;
 import dev.unclip4j.tensor.Backend;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -89,10 +88,19 @@ public final class Main {
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             boolean verbose = parseResult.originalArgs().contains("--verbose");
             if (verbose) e.printStackTrace(commandLine.getErr());
-            String message = e instanceof UnclipException || e.getMessage() != null ? e.getMessage() : e.toString();
+            // The message alone reads best (our exceptions name what is wrong); the type when there is none.
+            String message = e.getMessage() != null ? e.getMessage() : e.toString();
             commandLine.getErr().println("unclip: " + message.replace('\n', ' '));
             commandLine.getErr().flush();
             return 1;
+        });
+        // A usage error too is one line (picocli would add the whole usage text); --help shows it.
+        cli.setParameterExceptionHandler((e, badArgs) -> {
+            CommandLine c = e.getCommandLine();
+            String name = c == cli ? "unclip" : "unclip " + c.getCommandName();
+            c.getErr().println(name + ": " + e.getMessage().replace('\n', ' ') + " (see " + name + " --help)");
+            c.getErr().flush();
+            return 2;
         });
         int status = cli.execute(args);
         out.flush();

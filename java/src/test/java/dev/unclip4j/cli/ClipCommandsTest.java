@@ -131,6 +131,15 @@ class ClipCommandsTest {
         assertNotEquals(0, r.status());
         assertTrue(r.err().contains("-o FILE"), r.err());
 
+        // usage errors are one line too, status 2
+        r = run("embed", "--model", model.toString(), "--text", "a", "--image", image.toString());
+        assertEquals(2, r.status());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains("mutually exclusive") && r.err().contains("--help"), r.err());
+        r = run("classify", "--model", model.toString(), image.toString());
+        assertEquals(2, r.status());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+
         // a failed write leaves no file and no temporary behind
         Path out = dir.resolve("fail.json");
         r = run("embed", "--model", model.toString(), "--image", notImage.toString(), "-o", out.toString());
