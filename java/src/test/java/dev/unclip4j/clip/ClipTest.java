@@ -152,6 +152,24 @@ class ClipTest {
         }
     }
 
+    /**
+     * An OpenAI checkpoint's images go through openai/CLIP's transform, a Hugging Face folder's
+     * through its preprocessor_config.json: at the model's own size (no resize, no crop) both are
+     * /255 and CLIP's mean/std, so the same weights give the same embedding up to float rounding.
+     */
+    @Test
+    void openAiCheckpointsUseOpenAiPreprocessing() {
+        Path hf = TinyClipFolder.make("both", dir.resolve("model"));
+        Path image = TinyClipFolder.image(dir.resolve("sq.png"), 32, 32, 5);
+        try (Clip a = Clip.open(hf, cpu); Clip b = Clip.open(ClipTowerParity.fixture("both").resolve("openai"), cpu)) {
+            float[] ea = a.imageEmbeddings(List.of(image), false)[0], eb = b.imageEmbeddings(List.of(image), false)[0];
+            assertTrue(ClipTowerParity.relL2(eb, ea) < 1e-5, "relative L2 " + ClipTowerParity.relL2(eb, ea));
+            // and a prompt needs a tokenizer, which the OpenAI fixture folder does not have
+            var e = assertThrows(WeightFormatException.class, () -> b.textEmbeddings(List.of("a cat"), true));
+            assertTrue(e.getMessage().contains("no tokenizer"), e.getMessage());
+        }
+    }
+
     @Test
     void notAnImageIsAClearError() throws Exception {
         Path model = TinyClipFolder.make("both", dir.resolve("model"));
