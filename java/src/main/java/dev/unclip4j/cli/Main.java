@@ -1,7 +1,7 @@
 package dev.unclip4j.cli;
 
-import dev.unclip4j.bindings.UnclipException;
 import dev.unclip4j.tensor.Backend;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -12,7 +12,7 @@ import picocli.CommandLine.Parameters;
 /** The {@code unclip} command line. */
 @Command(name = "unclip", mixinStandardHelpOptions = true, version = "unclip4j 0.1.0-SNAPSHOT",
         description = "DALL·E 2-style (unCLIP) text-to-image generation on the CPU or a CUDA GPU.",
-        subcommands = {Main.Generate.class, Main.Info.class})
+        subcommands = {Main.Generate.class, Main.Info.class, EmbedCommand.class, ClassifyCommand.class})
 public final class Main {
     /** Options every subcommand shares. */
     static final class Common {
@@ -74,14 +74,37 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /**
+     * Runs the command line with the given streams and returns its exit status: errors are one
+     * line on err ("unclip: message") and status 1, the stack trace too with --verbose.
+     */
+    static int execute(String[] args, PrintWriter out, PrintWriter err) {
         CommandLine cli = new CommandLine(new Main());
+        cli.setOut(out);
+        cli.setErr(err);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             boolean verbose = parseResult.originalArgs().contains("--verbose");
-            if (verbose) e.printStackTrace();
-            String message = e instanceof UnclipException ? e.getMessage() : e.toString();
-            commandLine.getErr().println("unclip: " + message);
+            if (verbose) e.printStackTrace(commandLine.getErr());
+            // The message alone reads best (our exceptions name what is wrong); the type when there is none.
+            String message = e.getMessage() != null ? e.getMessage() : e.toString();
+            commandLine.getErr().println("unclip: " + message.replace('\n', ' '));
+            commandLine.getErr().flush();
             return 1;
         });
-        System.exit(cli.execute(args));
+        // A usage error too is one line (picocli would add the whole usage text); --help shows it.
+        cli.setParameterExceptionHandler((e, badArgs) -> {
+            CommandLine c = e.getCommandLine();
+            String name = c == cli ? "unclip" : "unclip " + c.getCommandName();
+            c.getErr().println(name + ": " + e.getMessage().replace('\n', ' ') + " (see " + name + " --help)");
+            c.getErr().flush();
+            return 2;
+        });
+        int status = cli.execute(args);
+        out.flush();
+        err.flush();
+        return status;
     }
 }

@@ -30,8 +30,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * <p>What is checked numerically here is only what needs no transformer kernel: the end-of-text
  * pooling, the final vision LayerNorm and both projections (the transpose between the layouts),
  * in double precision against the reference's float32 outputs. The parity of the whole towers
- * (relative L2 < 1e-4 on the last hidden states, pooled outputs and embeddings) is tested when the
- * forward pass exists, on top of the transformer kernels — it is not faked here.
+ * (relative L2 < 1e-4 on the last hidden states, pooled outputs and embeddings) is
+ * {@link ClipTowerParityTest}.
  */
 class ClipFixtureTest {
     private static Path fixture(String name) throws URISyntaxException {
