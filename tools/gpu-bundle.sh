@@ -23,8 +23,10 @@ if ! unzip -l bindings/target/unclip4j-bindings-*.jar | grep -q 'native/linux-x8
   echo "warning: this build has no libunclip_cuda.so (no nvcc found): the bundle will run on the CPU only" >&2
 fi
 
-# A runtime of just the modules the jars use (jdeps: java.base, java.logging for JUnit,
-# java.management and jdk.unsupported for JMH, jdk.zipfs for scanning the test jar); libjvm's symbols stripped to stay small.
+# A runtime of just the modules the tests and benchmarks use (java.base, java.logging for JUnit,
+# java.management and jdk.unsupported for JMH, jdk.zipfs for scanning the test jar); libjvm's
+# symbols stripped to stay small. java.desktop (javax.imageio, for commands that read image
+# files) is left out: it alone would take the folder past 60 MB.
 jlink --add-modules java.base,java.logging,java.management,jdk.unsupported,jdk.zipfs \
   --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output "$out/runtime"
 strip --strip-unneeded "$out/runtime/lib/server/libjvm.so" 2>/dev/null || true
@@ -35,6 +37,7 @@ cat > "$out/run" <<'RUN'
 #   ./run tests [JUnit console options]   the gpu-tagged tests (CUDA against CPU); add e.g. --include-tag=gpu,cpu
 #   ./run bench [JMH options]              the JMH benchmarks, e.g. ./run bench LinearBench -p backend=cuda
 #   ./run unclip [args]                    the unclip command line, e.g. ./run unclip info
+#                                          (not the commands that read image files: no javax.imageio here)
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 java=("$here/runtime/bin/java" --enable-native-access=ALL-UNNAMED)
@@ -50,7 +53,7 @@ case "$what" in
   unclip)
     exec "${java[@]}" -cp "$cp" dev.unclip4j.cli.Main "$@" ;;
   *)
-    sed -n '2,6p' "$0"; exit 2 ;;
+    sed -n '2,7p' "$0"; exit 2 ;;
 esac
 RUN
 chmod +x "$out/run"
