@@ -1,6 +1,6 @@
 """Train the tiny unCLIP cascade on the procedural shapes dataset, stage by stage.
 
-    /usr/bin/python3 training/train.py all --seed 0          # tokenizer, superres, clip, prior, decoder
+    /usr/bin/python3 training/train.py all --seed 0   # tokenizer, clip, clip_hard, prior, superres, decoder
     /usr/bin/python3 training/train.py clip --seed 0         # one stage (later stages read earlier checkpoints)
 
 Checkpoints go to training/runs/ (gitignored); export.py turns them into the diffusers UnCLIP folder.
@@ -17,9 +17,9 @@ from common import (DECODER_CFG, PRIOR_CFG, RUNS, SR_CFG, SR_SIZE, TEXT_CFG, TEX
                     clip_processor, ds, learn_bpe, load_tokenizer, log, make_bank, np, seed_all, to_pm1, tokenize,
                     torch, upscale_like_pipeline, F)
 
-STEPS = {"superres": 250, "clip": 300, "prior": 300, "decoder": 1000}
-BATCH = {"superres": 16, "clip": 128, "prior": 128, "decoder": 32}
-LR = {"superres": 1e-3, "clip": 1e-3, "prior": 5e-4, "decoder": 1e-3}
+STEPS = {"superres": 200, "clip": 300, "clip_hard": 250, "prior": 300, "decoder": 800}
+BATCH = {"superres": 16, "clip": 128, "clip_hard": 128, "prior": 128, "decoder": 32}
+LR = {"superres": 1e-3, "clip": 1e-3, "clip_hard": 5e-4, "prior": 5e-4, "decoder": 1e-3}
 BANK = int(os.environ.get("UNCLIP_BANK", 12000))  # scenes rendered for CLIP / prior / decoder
 
 
@@ -130,37 +130,69 @@ def get_bank(seed):
     return bank
 
 
-def stage_clip(seed):
-    seed_all(seed + 2)
+def hard_negatives(sc, rng):
+    """Scenes that differ from sc in shape and in position (relation) only: the negatives in-batch sampling
+    rarely provides, since colour + background alone tell most images of a batch apart."""
+    if isinstance(sc, ds.Single):
+        return [ds.Single(**{**sc.__dict__, "shape": ds._pick(rng, [s for s in ds.SHAPES if s != sc.shape])}),
+                ds.Single(**{**sc.__dict__, "position": ds._pick(rng, [p for p in ds.POS_NAMES if p != sc.position])})]
+    opp = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
+    return [ds.Pair(**{**sc.__dict__, "shape1": ds._pick(rng, [s for s in ds.SHAPES if s != sc.shape1])}),
+            ds.Pair(**{**sc.__dict__, "relation": opp[sc.relation]})]
+
+
+def stage_clip(seed, hard=False):
+    """Contrastive CLIP. Phase 1 (hard=False): in-batch negatives. Phase 2 (hard=True, continues phase 1):
+    half of the images also get two caption negatives that change only their shape / their position."""
+    name = "clip_hard" if hard else "clip"
+    seed_all(seed + (12 if hard else 2))
     tok = load_tokenizer()
     bank = get_bank(seed)
     scenes = [ds.scene_from_dict(d) for d in bank["scenes"]]
-    log("clip bank ready")
+    log(f"{name} bank ready")
     text, vision = build_clip(tok.vocab_size, tok)
-    text.train(), vision.train()
     logit_scale = torch.nn.Parameter(torch.tensor(math.log(1 / 0.07)))
-    g = torch.Generator().manual_seed(seed + 202)
-    rng = np.random.default_rng(seed + 302)
+    if hard:
+        ck = torch.load(os.path.join(RUNS, "clip.pt"))
+        text.load_state_dict(ck["text"]), vision.load_state_dict(ck["vision"])
+        logit_scale.data.copy_(ck["logit_scale"])
+    text.train(), vision.train()
+    g = torch.Generator().manual_seed(seed + (212 if hard else 202))
+    rng = np.random.default_rng(seed + (312 if hard else 302))
     B = BATCH["clip"]
 
     def step_fn(step):
         idx = torch.randint(0, len(scenes), (B,), generator=g)
-        caps = [ds.caption(scenes[i], rng, full=rng.random() < 0.5) for i in idx.tolist()]
-        ids, _ = tokenize(tok, caps)
+        scs = [scenes[i] for i in idx.tolist()]
+        caps, keys = [], [s.key() for s in scs]
+        neg_caps, neg_keys = [], []
+        for j, sc in enumerate(scs):
+            if hard and j < B // 2:  # positive and negatives share one phrasing, all attributes stated
+                s = int(rng.integers(1 << 30))
+                caps.append(ds.caption(sc, np.random.default_rng(s), full=True))
+                for ns in hard_negatives(sc, rng):
+                    neg_caps.append(ds.caption(ns, np.random.default_rng(s), full=True))
+                    neg_keys.append(ns.key())
+            else:
+                caps.append(ds.caption(sc, rng, full=rng.random() < 0.5))
+        ids, _ = tokenize(tok, caps + neg_caps)
         te = F.normalize(text(ids).text_embeds, dim=-1)
         ie = F.normalize(vision(bank["clip"][idx]).image_embeds, dim=-1)
-        logits = logit_scale.clamp(max=math.log(100)).exp() * ie @ te.t()
+        logits = logit_scale.clamp(max=math.log(100)).exp() * ie @ te.t()  # [B, B + negatives]
         # captions of the same scene combination are not negatives of each other
-        keys = [scenes[i].key() for i in idx.tolist()]
-        same = torch.tensor([[a == b for b in keys] for a in keys])
-        logits = logits.masked_fill(same & ~torch.eye(B, dtype=torch.bool), -1e4)
+        tkeys = keys + neg_keys
+        same = torch.tensor([[a == b for b in tkeys] for a in keys])
+        same[torch.arange(B), torch.arange(B)] = False
+        logits = logits.masked_fill(same, -1e4)
         lab = torch.arange(B)
-        return 0.5 * (F.cross_entropy(logits, lab) + F.cross_entropy(logits.t(), lab))
+        return 0.5 * (F.cross_entropy(logits, lab) + F.cross_entropy(logits[:, :B].t(), lab))
 
     params = list(text.parameters()) + list(vision.parameters()) + [logit_scale]
-    secs = run_loop("clip", params, STEPS["clip"], step_fn)
+    secs = run_loop(name, params, STEPS[name], step_fn)
     torch.save({"text": text.state_dict(), "vision": vision.state_dict(), "logit_scale": logit_scale.detach(),
                 "secs": secs}, os.path.join(RUNS, "clip.pt"))
+    if os.path.exists(os.path.join(RUNS, "bank_img_emb.pt")):  # image embeddings of the old CLIP are stale
+        os.remove(os.path.join(RUNS, "bank_img_emb.pt"))
 
 
 def load_clip():
@@ -264,7 +296,8 @@ def stage_decoder(seed):
     save(run_loop("decoder", params, STEPS["decoder"], step_fn, [(dec, ema_d), (proj, ema_p)], save))
 
 
-STAGES = {"tokenizer": stage_tokenizer, "clip": stage_clip, "prior": stage_prior, "superres": stage_superres,
+STAGES = {"tokenizer": stage_tokenizer, "clip": stage_clip, "clip_hard": lambda s: stage_clip(s, hard=True),
+          "prior": stage_prior, "superres": stage_superres,
           "decoder": stage_decoder}
 
 if __name__ == "__main__":
