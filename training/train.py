@@ -17,9 +17,9 @@ from common import (DECODER_CFG, PRIOR_CFG, RUNS, SR_CFG, SR_SIZE, TEXT_CFG, TEX
                     clip_processor, ds, learn_bpe, load_tokenizer, log, make_bank, np, seed_all, to_pm1, tokenize,
                     torch, upscale_like_pipeline, F)
 
-STEPS = {"superres": 200, "clip": 300, "clip_hard": 250, "prior": 300, "decoder": 800}
+STEPS = {"superres": 200, "clip": 300, "clip_hard": 250, "prior": 300, "decoder": 800, "decoder_more": 600}
 BATCH = {"superres": 16, "clip": 128, "clip_hard": 128, "prior": 128, "decoder": 32}
-LR = {"superres": 1e-3, "clip": 1e-3, "clip_hard": 5e-4, "prior": 5e-4, "decoder": 1e-3}
+LR = {"superres": 1e-3, "clip": 1e-3, "clip_hard": 5e-4, "prior": 5e-4, "decoder": 1e-3, "decoder_more": 5e-4}
 BANK = int(os.environ.get("UNCLIP_BANK", 12000))  # scenes rendered for CLIP / prior / decoder
 
 
@@ -254,7 +254,8 @@ def stage_prior(seed):
     torch.save({"model": ema.m.state_dict(), "secs": secs}, os.path.join(RUNS, "prior.pt"))
 
 
-def stage_decoder(seed):
+def stage_decoder(seed, more=False):
+    """Decoder + text_proj. more=True: a second phase that continues from runs/decoder.pt (its EMA weights)."""
     from diffusers import UNet2DConditionModel
     from diffusers.pipelines.unclip.text_proj import UnCLIPTextProjModel
     seed_all(seed + 4)
@@ -264,11 +265,16 @@ def stage_decoder(seed):
     img = image_embeds_of_bank(bank, vision)
     dec = UNet2DConditionModel(**DECODER_CFG).train()
     proj = UnCLIPTextProjModel(**TEXT_PROJ_CFG).train()
+    if more:
+        ck = torch.load(os.path.join(RUNS, "decoder.pt"))
+        dec.load_state_dict(ck["decoder"]), proj.load_state_dict(ck["text_proj"])
+        torch.save(ck, os.path.join(RUNS, "decoder_phase1.pt"))
     ema_d, ema_p = EMA(dec), EMA(proj)
     diff = Diffusion()
-    g = torch.Generator().manual_seed(seed + 204)
-    rng = np.random.default_rng(seed + 304)
+    g = torch.Generator().manual_seed(seed + (214 if more else 204))
+    rng = np.random.default_rng(seed + (314 if more else 304))
     B = BATCH["decoder"]
+    name = "decoder_more" if more else "decoder"
 
     def step_fn(step):
         idx = torch.randint(0, len(scenes), (B,), generator=g)
@@ -293,12 +299,14 @@ def stage_decoder(seed):
         torch.save({"decoder": ema_d.m.state_dict(), "text_proj": ema_p.m.state_dict(), "secs": secs},
                    os.path.join(RUNS, "decoder.pt"))
 
-    save(run_loop("decoder", params, STEPS["decoder"], step_fn, [(dec, ema_d), (proj, ema_p)], save))
+    save(run_loop(name, params, STEPS[name], step_fn, [(dec, ema_d), (proj, ema_p)], save))
 
 
 STAGES = {"tokenizer": stage_tokenizer, "clip": stage_clip, "clip_hard": lambda s: stage_clip(s, hard=True),
           "prior": stage_prior, "superres": stage_superres,
-          "decoder": stage_decoder}
+          "decoder": stage_decoder, "decoder_more": lambda s: stage_decoder(s, more=True)}
+# the stages that made the shipped model, in order
+ALL = ["tokenizer", "clip", "clip_hard", "prior", "superres", "decoder"]
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
@@ -309,7 +317,7 @@ if __name__ == "__main__":
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     os.makedirs(RUNS, exist_ok=True)
-    order = list(STAGES) if a.stage == "all" else [a.stage]
+    order = ALL if a.stage == "all" else [a.stage]
     if a.steps is not None:
         for k in STEPS:
             STEPS[k] = a.steps
