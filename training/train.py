@@ -1,6 +1,6 @@
 """Train the tiny unCLIP cascade on the procedural shapes dataset, stage by stage.
 
-    /usr/bin/python3 training/train.py all --seed 0   # tokenizer, clip, clip_hard, prior, superres, decoder
+    /usr/bin/python3 training/train.py all --seed 0   # tokenizer, clip, clip_hard, prior, superres, decoder, decoder_more
     /usr/bin/python3 training/train.py clip --seed 0         # one stage (later stages read earlier checkpoints)
 
 Checkpoints go to training/runs/ (gitignored); export.py turns them into the diffusers UnCLIP folder.
@@ -306,7 +306,7 @@ STAGES = {"tokenizer": stage_tokenizer, "clip": stage_clip, "clip_hard": lambda 
           "prior": stage_prior, "superres": stage_superres,
           "decoder": stage_decoder, "decoder_more": lambda s: stage_decoder(s, more=True)}
 # the stages that made the shipped model, in order
-ALL = ["tokenizer", "clip", "clip_hard", "prior", "superres", "decoder"]
+ALL = ["tokenizer", "clip", "clip_hard", "prior", "superres", "decoder", "decoder_more"]
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
