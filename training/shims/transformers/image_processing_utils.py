@@ -1,0 +1,8 @@
+from .tokenization_utils import BatchEncoding as BatchFeature
+
+
+class ImageProcessingMixin:
+    pass
+
+
+FeatureExtractionMixin = ImageProcessingMixin
