@@ -12,6 +12,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "shims"))
 sys.path.insert(0, os.path.join(ROOT, "third_party", "src"))
 sys.path.insert(0, HERE)
+import transformers_shim  # noqa: E402,F401  (registers itself as `transformers`, before diffusers looks)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

@@ -1,5 +1,9 @@
 """A minimal, our-own stand-in for Hugging Face `transformers` (this machine has no PyPI access).
 
+It lives under its own name (a folder named `transformers` would read as vendored third-party
+code) and registers itself and its submodules as `transformers` when imported: training/common.py
+imports it before anything imports diffusers.
+
 Real: the CLIP text/vision towers with projection, their configs, CLIPTokenizer (BPE, HF file layout),
 CLIPImageProcessor, and the base classes diffusers 0.20 checks against. Every other name that diffusers'
 unrelated pipelines import at module level resolves to a placeholder class that raises if used, so that
@@ -74,3 +78,9 @@ class _PlaceholderFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 sys.meta_path.append(_PlaceholderFinder())
+
+
+# Serve `import transformers` and `transformers.models.clip…` with this package and its modules.
+for _name, _module in list(sys.modules.items()):
+    if _name == __name__ or _name.startswith(__name__ + "."):
+        sys.modules["transformers" + _name[len(__name__):]] = _module
