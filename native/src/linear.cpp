@@ -54,8 +54,42 @@ using MicroKernel = void (*)(const float *, int64_t, const float *, float *, int
 constexpr MicroKernel kKernels[kMr + 1] = {nullptr, micro_kernel<1>, micro_kernel<2>, micro_kernel<3>,
                                            micro_kernel<4>, micro_kernel<5>, micro_kernel<6>};
 
+// Fewer rows than one register block (batch-2 MLPs, the prior's conditioning): packing w would
+// cost as much as the product itself, so each output is a dot product of two contiguous
+// k-vectors, w streamed once (column j outer) while the few rows of x stay in cache.
+constexpr int64_t kDotRows = kMr;
+
+UC_MULTIVERSION void dot_columns(const float *x, const float *w, float *out, int64_t m, int64_t n0, int64_t n1,
+                                 int64_t n, int64_t k, const Epilogue &epi) {
+    for (int64_t j = n0; j < n1; ++j) {
+        const float *wr = w + j * k;
+        for (int64_t i = 0; i < m; ++i) {
+            const float *xr = x + i * k;
+            float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+            for (int64_t p = 0; p < k; ++p) acc += xr[p] * wr[p];
+            if (epi.bias != nullptr) acc += epi.bias[j];
+            acc = uc::activate(epi.act, acc);
+            if (epi.residual != nullptr) acc += epi.residual[i * n + j];
+            out[i * n + j] = acc;
+        }
+    }
+}
+
+void linear_few_rows(const float *x, const float *w, float *out, int64_t m, int64_t n, int64_t k,
+                     const Epilogue &epi) {
+    constexpr int64_t kColumns = 16;  // columns per task: enough work per task, many tasks per thread
+    const int64_t tasks = (n + kColumns - 1) / kColumns;
+#pragma omp parallel for schedule(static) if (m * n * k >= uc::cpu::kParallelThreshold)
+    for (int64_t t = 0; t < tasks; ++t) dot_columns(x, w, out, m, t * kColumns, std::min(n, (t + 1) * kColumns), n, k, epi);
+}
+
 void linear_f32(const float *x, const float *w, float *out, int64_t m, int64_t n, int64_t k,
                 const Epilogue &epi) {
+    if (m < kDotRows) {
+        linear_few_rows(x, w, out, m, n, k, epi);
+        return;
+    }
     const int64_t panels = (n + kNr - 1) / kNr;
     const std::vector<float> packed = uc::cpu::pack_panels(w, n, k);
     const int64_t row_blocks = (m + kMr - 1) / kMr;

@@ -48,6 +48,7 @@ public final class OpCases {
         cases.add(linear(64, 96, 300, false, true, Activation.SILU));
         cases.add(linear(19, 33, 65, true, true, Activation.GELU_ERF));
         cases.add(linear(5, 3, 0, true, true, Activation.NONE));
+        cases.add(linear(3, 37, 200, true, true, Activation.GELU_TANH));  // the few-rows (dot) path, full epilogue
         randomShapes(cases);
         // Each op family keeps its rows in its own class.
         // transformer
