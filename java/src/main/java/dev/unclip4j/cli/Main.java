@@ -41,7 +41,7 @@ public final class Main {
         public Integer call() {
             try (Backend backend = Backend.named(common.device)) {
                 System.err.println("unclip generate: the generation pipeline is not built yet "
-                        + "(the kernels, CLIP, prior, decoder and super-resolution stages land in the next issues).");
+                        + "(the kernels and CLIP are in; the prior, decoder and super-resolution models and the unCLIP scheduler are next).");
                 System.err.println("Backend that would run it: " + backend);
                 return 3;
             }
