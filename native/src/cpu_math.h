@@ -18,6 +18,17 @@
 
 namespace uc::cpu {
 
+// e^r for |r| <= ln 2 / 2, the range both exps below reduce to: Cephes' expf polynomial.
+__attribute__((always_inline)) inline float exp_reduced(float r) {
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    return p * r * r + r + 1.0f;
+}
+
 // exp(x) = 2^n · exp(r), n = round(x / ln 2), r = x − n·ln 2 with ln 2 split in two parts so
 // r is exact; exp(r) on |r| <= ln2/2 by Cephes' degree-6 polynomial for expf (≈ 1 ulp).
 // Inputs below ln(FLT_MIN) (−inf included) give exactly 0, which masking relies on;
@@ -33,15 +44,8 @@ __attribute__((always_inline)) inline float exp_f32(float x) {
     const float kRound = 12582912.0f;  // 1.5·2^23
     const float t = x * 1.44269504088896341f + kRound;
     const float n = t - kRound;
-    float r = x - n * 0.693359375f;
-    r = r + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    const float y = p * r * r + r + 1.0f;
+    const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
+    const float y = exp_reduced(r);
     const int32_t ni = __builtin_bit_cast(int32_t, t) - 0x4B400000;  // n as an integer
     const float scale = __builtin_bit_cast(float, (ni + 127) << 23);
     return underflow ? 0.0f : y * scale;
@@ -54,14 +58,8 @@ __attribute__((always_inline)) inline float exp_neg_abs(float v) {
     const int32_t n = (int32_t)(x * 1.44269504088896341f - 0.5f);  // x/ln 2 rounded (x ≤ 0)
     const float nf = (float)n;
     const float r = (x - nf * 0.693359375f) + nf * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
     const float two_n = __builtin_bit_cast(float, (std::max(n, (int32_t)-126) + 127) << 23);
-    return (p * r * r + r + 1.0f) * two_n;
+    return exp_reduced(r) * two_n;
 }
 
 // 1 / (1 + e^−v), without overflow for any v.
