@@ -31,6 +31,7 @@ UC_API uc_status uc_context_create(int32_t device, uc_context **out) {
                             "%s has compute capability %d.%d; this library has code for 8.0 and newer",
                             prop.name, prop.major, prop.minor);
         ctx->device = device;
+        ctx->sm_count = prop.multiProcessorCount;
         UC_CUDA_TRY(ctx, cudaSetDevice(device));
         cudaStream_t stream = nullptr;
         UC_CUDA_TRY(ctx, cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));

@@ -10,6 +10,7 @@
 
 struct uc_context : uc_context_base {
     int device = 0;
+    int sm_count = 1;  // multiprocessors: kernels that split work to fill the GPU size their grids by it
     cudaStream_t stream = nullptr;
 };
 
