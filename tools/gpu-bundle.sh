@@ -49,6 +49,12 @@ case "$what" in
       --class-path "$here/jars/unclip4j-tests.jar:$cp" --scan-class-path "$here/jars/unclip4j-tests.jar" \
       --include-tag=gpu --fail-if-no-tests --details=tree --disable-banner "$@" ;;
   bench)
+    # The cuDNN/cuBLASLt anchors (CudnnConvBench, CublasLtLinearBench) load NVIDIA's libraries
+    # through JavaCPP; where they come from pip wheels (nvidia-cudnn-cu13, nvidia-cublas,
+    # nvidia-cuda-runtime, as torch installs them), put every nvidia/*/lib folder on the path.
+    # No python3 or no nvidia package: nothing is added (the anchors then say what is missing).
+    nvidia_libs="$(python3 -c 'import nvidia, os; print(":".join(sorted({os.path.join(p, d, "lib") for p in nvidia.__path__ for d in os.listdir(p) if os.path.isdir(os.path.join(p, d, "lib"))})))' 2>/dev/null || true)"
+    if [ -n "$nvidia_libs" ]; then export LD_LIBRARY_PATH="$nvidia_libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"; fi
     exec "${java[@]}" -jar "$here/jars/benchmarks.jar" -jvm "$here/runtime/bin/java" "$@" ;;
   unclip)
     exec "${java[@]}" -cp "$cp" dev.unclip4j.cli.Main "$@" ;;
