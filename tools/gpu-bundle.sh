@@ -17,6 +17,7 @@ mkdir -p "$out/jars/lib"
 cp java/target/unclip4j.jar java/target/unclip4j-tests.jar "$out/jars/"
 cp java/target/lib/*.jar "$out/jars/lib/"
 cp benchmarks/target/benchmarks.jar "$out/jars/"
+mkdir -p "$out/compare" && cp benchmarks/compare/*.py "$out/compare/"
 ./mvnw -B -q dependency:copy -Dartifact="org.junit.platform:junit-platform-console-standalone:$junit_platform" \
   -DoutputDirectory="$out/jars"
 if ! unzip -l bindings/target/unclip4j-bindings-*.jar | grep -q 'native/linux-x86_64/libunclip_cuda.so'; then
@@ -38,6 +39,8 @@ cat > "$out/run" <<'RUN'
 #   ./run bench [JMH options]              the JMH benchmarks, e.g. ./run bench LinearBench -p backend=cuda
 #   ./run unclip [args]                    the unclip command line, e.g. ./run unclip info
 #                                          (not the commands that read image files: no javax.imageio here)
+#   ./run session PART OUT                 one part of a GPU session, each under 10 minutes, results in OUT:
+#                                          tests | transformer | conv | anchors | torch (see the case below)
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 java=("$here/runtime/bin/java" --enable-native-access=ALL-UNNAMED)
@@ -58,8 +61,33 @@ case "$what" in
     exec "${java[@]}" -jar "$here/jars/benchmarks.jar" -jvm "$here/runtime/bin/java" "$@" ;;
   unclip)
     exec "${java[@]}" -cp "$cp" dev.unclip4j.cli.Main "$@" ;;
+  session)
+    # A GPU session in five calls (the device tool allows 10 minutes a call): the CUDA-vs-CPU tests,
+    # then our kernels (two families), NVIDIA's through JavaCPP, and PyTorch's at the same shapes, in the same
+    # session so that the ratios compare like with like. Short JMH runs (1 warmup + 3 measured
+    # half-second iterations): enough for ratios of 10 % and more, not for finer claims.
+    part="${1:?session part: tests, transformer, conv, anchors or torch}"; dir="${2:?output folder}"
+    mkdir -p "$dir"
+    jmh=(-f 1 -wi 1 -i 3 -w 500ms -r 500ms -p dtype=F32,F16,BF16 -rf json)
+    case "$part" in
+      tests) "$0" tests --reports-dir="$dir/junit" 2>&1 | tee "$dir/tests.txt" ;;
+      transformer) "$0" bench 'AttentionBench|\.LinearBench|TransformerOpsBench' -p backend=cuda "${jmh[@]}" \
+                     -rff "$dir/transformer.json" 2>&1 | tail -n 80 | tee "$dir/transformer.txt" ;;
+      conv) "$0" bench '\.ConvBench|GroupNormBench|ResBlockBench' -p backend=cuda "${jmh[@]}" \
+              -rff "$dir/conv.json" 2>&1 | tail -n 80 | tee "$dir/conv.txt" ;;
+      anchors) "$0" bench 'CudnnConvBench|CublasLtLinearBench' "${jmh[@]}" -rff "$dir/anchors.json" 2>&1 |
+                 tail -n 80 | tee "$dir/anchors.txt" ;;
+      torch)
+        for dt in bf16 fp16; do
+          python3 "$here/compare/attention_sdpa.py" --dtype "$dt" 2>&1 | tee "$dir/attention_sdpa_$dt.txt"
+        done
+        for dt in bf16 f16; do
+          python3 "$here/compare/conv_stack_torch.py" --dtype "$dt" 2>&1 | tee "$dir/conv_stack_torch_$dt.txt"
+        done ;;
+      *) echo "unknown session part: $part" >&2; exit 2 ;;
+    esac ;;
   *)
-    sed -n '2,7p' "$0"; exit 2 ;;
+    sed -n '2,8p' "$0"; exit 2 ;;
 esac
 RUN
 chmod +x "$out/run"
