@@ -124,10 +124,12 @@ def _pick(rng, xs):
     return xs[int(rng.integers(len(xs)))]
 
 
-def caption_single(sc: Single, rng=None, full=False) -> str:
-    """Plain-English caption. rng=None: the canonical phrasing. full=False may omit size/position/background."""
+def caption_single(sc: Single, rng=None, full=False) -> tuple[str, frozenset]:
+    """Plain-English caption and the scene fields it states. rng=None: the canonical phrasing (all fields).
+    full=False may omit size/position/background."""
     if rng is None:
-        return f"a {sc.size} {sc.colour} {sc.shape} {POS_PHRASES[sc.position][0]} on a {sc.background} background"
+        return (f"a {sc.size} {sc.colour} {sc.shape} {POS_PHRASES[sc.position][0]} on a {sc.background} background",
+                frozenset(sc.__dict__))
     size = _pick(rng, SIZE_WORDS[sc.size]) if (full or rng.random() > 0.3) else None
     pos = _pick(rng, POS_PHRASES[sc.position]) if (full or rng.random() > 0.2) else None
     bg = _pick(rng, COLOUR_WORDS[sc.background]) if (full or rng.random() > 0.3) else None
@@ -144,23 +146,35 @@ def caption_single(sc: Single, rng=None, full=False) -> str:
         s = (f"a {bg} background with a {noun}" if bg else f"a {noun}") + (f" {pos}" if pos else "")
     else:
         s = f"there is a {noun}" + (f" {pos}" if pos else "") + (f" on a {bg} background" if bg else "")
-    return s
+    stated = {"shape", "colour"} | {f for f, w in (("size", size), ("position", pos), ("background", bg)) if w}
+    return s, frozenset(stated)
 
 
-def caption_pair(sc: Pair, rng=None, full=False) -> str:
+def caption_pair(sc: Pair, rng=None, full=False) -> tuple[str, frozenset]:
     if rng is None:
-        return f"a {sc.colour1} {sc.shape1} {sc.relation} a {sc.colour2} {sc.shape2} on a {sc.background} background"
+        return (f"a {sc.colour1} {sc.shape1} {sc.relation} a {sc.colour2} {sc.shape2} on a {sc.background} background",
+                frozenset(sc.__dict__))
     rel = _pick(rng, REL_PHRASES[sc.relation])
     bg = _pick(rng, COLOUR_WORDS[sc.background]) if (full or rng.random() > 0.4) else None
     c1, c2 = _pick(rng, COLOUR_WORDS[sc.colour1]), _pick(rng, COLOUR_WORDS[sc.colour2])
     s = f"a {c1} {sc.shape1} {rel} a {c2} {sc.shape2}"
     if bg:
         s += _pick(rng, [f" on a {bg} background", f", {bg} background"])
-    return s
+    return s, frozenset(f for f in sc.__dict__ if f != "background" or bg)
 
 
-def caption(sc, rng=None, full=False):
+def caption_and_facts(sc, rng=None, full=False) -> tuple[str, frozenset]:
+    """A caption and the names of the scene fields it states (the others are left to chance)."""
     return caption_single(sc, rng, full) if isinstance(sc, Single) else caption_pair(sc, rng, full)
+
+
+def caption(sc, rng=None, full=False) -> str:
+    return caption_and_facts(sc, rng, full)[0]
+
+
+def satisfies(scene, described, facts) -> bool:
+    """Whether `scene` fits a caption of `described` that states `facts` (so it is no negative for it)."""
+    return type(scene) is type(described) and all(getattr(scene, f) == getattr(described, f) for f in facts)
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -179,6 +193,44 @@ def sample_scene(rng, split="train", pair_prob=0.3):
                         _pick(rng, [b for b in BACKGROUNDS if b != c]))
         if is_heldout(sc) == want:
             return sc
+
+
+def _valid(sc) -> bool:
+    if isinstance(sc, Single):
+        return sc.colour != sc.background
+    return sc.colour1 != sc.colour2 and sc.background not in (sc.colour1, sc.colour2)
+
+
+FIELD_VALUES = {"shape": SHAPES, "colour": SHAPE_COLOURS, "size": list(SIZES), "position": POS_NAMES,
+                "background": BACKGROUNDS, "shape1": SHAPES, "shape2": SHAPES, "relation": RELATIONS,
+                "colour1": SHAPE_COLOURS, "colour2": SHAPE_COLOURS}
+
+
+def variant(sc, field, rng, split="train"):
+    """sc with `field` changed to another valid value, in `split`; None if there is none."""
+    for v in rng.permutation([v for v in FIELD_VALUES[field] if v != getattr(sc, field)]):
+        cand = type(sc)(**{**sc.__dict__, field: str(v)})
+        if _valid(cand) and is_heldout(cand) == (split == "heldout"):
+            return cand
+    return None
+
+
+GROUP = 4  # scenes per group
+
+
+def sample_group(rng, split="train"):
+    """A scene and three near-copies that each differ from it in one attribute: position (relation), shape,
+    and one of colour / size / background. A contrastive batch made of such groups can only be told apart by
+    reading every attribute, which in-batch negatives of random scenes never demand (colour alone suffices)."""
+    while True:
+        sc = sample_scene(rng, split)
+        if isinstance(sc, Single):
+            fields = ["position", "shape", _pick(rng, ["colour", "size", "background"])]
+        else:
+            fields = ["relation", _pick(rng, ["shape1", "shape2"]), _pick(rng, ["colour1", "colour2", "background"])]
+        group = [sc] + [variant(sc, f, rng, split) for f in fields]
+        if all(group):
+            return group
 
 
 # ----------------------------------------------------------------------------- rendering

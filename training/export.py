@@ -51,6 +51,16 @@ def main():
         shutil.rmtree(a.out)
     # diffusers components: save in fp32 through diffusers itself (config + layout), then rewrite weights in dtype
     pipe.save_pretrained(a.out, safe_serialization=True)
+    # diffusers records where each component's class came from; ours come from our transformers shim
+    # (importable as transformers_shim), which a user's real transformers must replace: name it as Karlo does
+    index_path = os.path.join(a.out, "model_index.json")
+    with open(index_path) as f:
+        index = json.load(f)
+    for name in ("text_encoder", "tokenizer"):
+        index[name][0] = "transformers"
+    with open(index_path, "w") as f:
+        json.dump(index, f, indent=2, sort_keys=True)
+        f.write("\n")
     from safetensors.torch import load_file, save_file
     for sub in ("prior", "text_proj", "decoder", "super_res_first", "super_res_last"):
         p = os.path.join(a.out, sub, "diffusion_pytorch_model.safetensors")
