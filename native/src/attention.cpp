@@ -93,7 +93,7 @@ void block_mm(const float *a, int64_t lda, const float *b, int64_t ldb, float *c
     }
 }
 
-// Online-softmax update of one row's tile of scores s[0, n): adds the key bias (0 or −inf),
+// Online-softmax update of one row's tile of scores s[0, n): scales them, adds the key bias (0 or −inf),
 // masks columns >= limit (causal), rescales the row's output by exp(m_old − m_new), turns s
 // into p = exp(s − m_new) in place and adds its sum to l. A row with every key of the tile
 // masked gets p = 0 and keeps its state. While m = −inf no key has been seen and o is not
