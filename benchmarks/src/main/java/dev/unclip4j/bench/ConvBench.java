@@ -57,12 +57,11 @@ public class ConvBench {
     @Setup(Level.Trial)
     public void setUp() {
         b = Backend.named(backend);
-        String[] s = shape.split("x");
-        int n = Integer.parseInt(s[0]), h = Integer.parseInt(s[1]), wd = Integer.parseInt(s[2]);
-        int cin = Integer.parseInt(s[3]), cout = Integer.parseInt(s[4]), k = Integer.parseInt(s[5]);
-        stride = Integer.parseInt(s[6]);
-        pad = k / 2;
-        int oh = (h + 2 * pad - k) / stride + 1, ow = (wd + 2 * pad - k) / stride + 1;
+        ConvShape c = ConvShape.parse(shape);
+        int n = c.n(), h = c.h(), wd = c.w(), cin = c.cin(), cout = c.cout(), k = c.k();
+        int oh = c.oh(), ow = c.ow();
+        stride = c.stride();
+        pad = c.pad();
         SplittableRandom random = new SplittableRandom(42);
         x = b.fromFloats(dtype, LinearBench.random(random, n * h * wd * cin), n, h, wd, cin);
         w = b.fromFloats(dtype, LinearBench.random(random, cout * k * k * cin), cout, k, k, cin);

@@ -65,12 +65,9 @@ public class CudnnConvBench {
     public void setUp() {
         String reason = CudaAnchors.unavailableReason();
         if (reason != null) throw new IllegalStateException(reason);
-        String[] s = shape.split("x");
-        int n = Integer.parseInt(s[0]), h = Integer.parseInt(s[1]), wd = Integer.parseInt(s[2]);
-        int cin = Integer.parseInt(s[3]), cout = Integer.parseInt(s[4]), k = Integer.parseInt(s[5]);
-        int stride = Integer.parseInt(s[6]);
-        int pad = k / 2;
-        int oh = (h + 2 * pad - k) / stride + 1, ow = (wd + 2 * pad - k) / stride + 1;
+        ConvShape c = ConvShape.parse(shape);
+        int n = c.n(), h = c.h(), wd = c.w(), cin = c.cin(), cout = c.cout(), k = c.k();
+        int stride = c.stride(), pad = c.pad(), oh = c.oh(), ow = c.ow();
         SplittableRandom random = new SplittableRandom(42);
         float[] x = LinearBench.random(random, n * h * wd * cin);
         float[] w = LinearBench.random(random, cout * k * k * cin);
