@@ -58,7 +58,10 @@ PRIOR_SCHED = dict(variance_type="fixed_small_log", prediction_type="sample", cl
                    num_train_timesteps=1000)
 DECODER_SCHED = dict(variance_type="learned_range", prediction_type="epsilon", clip_sample=True, clip_sample_range=1.0,
                      num_train_timesteps=1000)
-SR_SCHED = dict(variance_type="fixed_small_log", prediction_type="epsilon", clip_sample=True, clip_sample_range=1.0,
+# Karlo's super-res predicts the noise; ours predicts the image ("sample", which UnCLIPScheduler supports as it
+# does for the prior): with 7 steps, a small epsilon model's low-frequency errors at high noise shifted whole
+# backgrounds towards grey (training/README.md), while an image-predicting model starts from its input's colours.
+SR_SCHED = dict(variance_type="fixed_small_log", prediction_type="sample", clip_sample=True, clip_sample_range=1.0,
                 num_train_timesteps=1000)
 
 
