@@ -218,17 +218,28 @@ def variant(sc, field, rng, split="train"):
 GROUP = 4  # scenes per group
 
 
+def swap_colours(sc, split):
+    """The pair with its two colours exchanged (same shapes, same relation), in `split`; None if there is none."""
+    cand = Pair(**{**sc.__dict__, "colour1": sc.colour2, "colour2": sc.colour1})
+    return cand if cand != sc and _valid(cand) and is_heldout(cand) == (split == "heldout") else None
+
+
 def sample_group(rng, split="train"):
-    """A scene and three near-copies that each differ from it in one attribute: position (relation), shape,
-    and one of colour / size / background. A contrastive batch made of such groups can only be told apart by
-    reading every attribute, which in-batch negatives of random scenes never demand (colour alone suffices)."""
+    """A scene and three near-copies that each differ from it in one attribute. A contrastive batch made of
+    such groups can only be told apart by reading every attribute, which in-batch negatives of random scenes
+    never demand (colour alone suffices).
+
+    One object: position, shape, and one of colour / size / background. Two objects (half of the groups):
+    relation, the colours swapped between the two shapes, and one of shape1 / shape2 / colour1 / colour2 /
+    background. The swapped copy is what teaches CLIP binding: it has the same colours, shapes and relation
+    words as the scene, so only which colour goes with which shape tells them apart."""
     while True:
-        sc = sample_scene(rng, split)
+        sc = sample_scene(rng, split, pair_prob=0.5)
         if isinstance(sc, Single):
             fields = ["position", "shape", _pick(rng, ["colour", "size", "background"])]
         else:
-            fields = ["relation", _pick(rng, ["shape1", "shape2"]), _pick(rng, ["colour1", "colour2", "background"])]
-        group = [sc] + [variant(sc, f, rng, split) for f in fields]
+            fields = ["relation", "swap_colours", _pick(rng, ["shape1", "shape2", "colour1", "colour2", "background"])]
+        group = [sc] + [swap_colours(sc, split) if f == "swap_colours" else variant(sc, f, rng, split) for f in fields]
         if all(group):
             return group
 

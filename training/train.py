@@ -3,7 +3,7 @@
     /usr/bin/python3 training/train.py all --seed 0   # the shipped model
     /usr/bin/python3 training/train.py clip --seed 0   # one stage (later stages read earlier checkpoints)
 
-Stages, in order: tokenizer, clip, prior, superres, decoder.
+Stages, in order: tokenizer, clip, prior, superres, decoder, decoder_restart.
 
 Checkpoints go to training/runs/ (gitignored); export.py turns them into the diffusers UnCLIP folder.
 Every random draw (scenes, captions, noise, timesteps, init) comes from --seed, so a run is reproducible
@@ -19,9 +19,9 @@ from common import (DEC_SIZE, DECODER_CFG, EMB, PRIOR_CFG, RUNS, SR_CFG, SR_SCHE
                     VISION_CFG, Diffusion, F, Image, clip_processor, ds, learn_bpe, load_tokenizer, log, make_bank, np,
                     seed_all, to_pm1, tokenize, torch, upscale_like_pipeline)
 
-STEPS = {"superres": 400, "clip": 800, "prior": 800, "decoder": 2500}
+STEPS = {"superres": 400, "clip": 800, "prior": 800, "decoder": 2500, "decoder_restart": 1200}
 BATCH = {"superres": 16, "clip": 128, "prior": 128, "decoder": 32}
-LR = {"superres": 1e-3, "clip": 1e-3, "prior": 5e-4, "decoder": 1e-3}
+LR = {"superres": 1e-3, "clip": 1e-3, "prior": 5e-4, "decoder": 1e-3, "decoder_restart": 3e-4}
 BANK = int(os.environ.get("UNCLIP_BANK", 20000))  # scenes rendered for CLIP / prior / decoder
 
 
@@ -352,9 +352,9 @@ def stage_prior(seed):
     torch.save({"model": ema.m.state_dict(), "secs": secs}, os.path.join(RUNS, "prior.pt"))
 
 
-def stage_decoder(seed):
+def stage_decoder(seed, name="decoder", start=None):
     """Decoder + text_proj, conditioned like Karlo's: the CLIP image embedding (time embedding + 4 extra context
-    tokens) and the text hidden states (cross-attention)."""
+    tokens) and the text hidden states (cross-attention). `start`: weights to begin from (a decoder.pt)."""
     from diffusers import UNet2DConditionModel
     from diffusers.pipelines.unclip.text_proj import UnCLIPTextProjModel
     seed_all(seed + 4)
@@ -364,6 +364,9 @@ def stage_decoder(seed):
     img = image_embeds_of_bank(bank, vision)
     dec = UNet2DConditionModel(**DECODER_CFG).train()
     proj = UnCLIPTextProjModel(**TEXT_PROJ_CFG).train()
+    if start is not None:
+        dec.load_state_dict(start["decoder"])
+        proj.load_state_dict(start["text_proj"])
     ema_d, ema_p = EMA(dec), EMA(proj)
     diff = Diffusion()
     g = torch.Generator().manual_seed(seed + 204)
@@ -394,16 +397,27 @@ def stage_decoder(seed):
 
     params = list(dec.parameters()) + list(proj.parameters())
     def save(secs):
-        torch.save({"decoder": ema_d.m.state_dict(), "text_proj": ema_p.m.state_dict(), "secs": secs},
+        torch.save({"decoder": ema_d.m.state_dict(), "text_proj": ema_p.m.state_dict(), "secs": secs, "stage": name},
                    os.path.join(RUNS, "decoder.pt"))
 
-    save(run_loop("decoder", params, STEPS["decoder"], step_fn, [(dec, ema_d), (proj, ema_p)], save))
+    save(run_loop(name, params, STEPS[name], step_fn, [(dec, ema_d), (proj, ema_p)], save))
+
+
+def stage_decoder_restart(seed):
+    """A warm restart of the decoder: a second, shorter cosine schedule at a lower learning rate, from the EMA
+    weights the decoder stage saved (fresh optimizer, fresh EMA, other draws). After the first schedule the
+    decoder still drew two copies of one object for two-object prompts, on training scenes too; the restart is
+    what began to separate them (training/README.md)."""
+    start = torch.load(os.path.join(RUNS, "decoder.pt"))
+    if start.get("stage", "decoder") != "decoder":
+        raise SystemExit("runs/decoder.pt is already the output of decoder_restart; run the decoder stage again first")
+    stage_decoder(seed + 1, "decoder_restart", start)
 
 
 STAGES = {"tokenizer": stage_tokenizer, "clip": stage_clip, "prior": stage_prior, "superres": stage_superres,
-          "decoder": stage_decoder}
+          "decoder": stage_decoder, "decoder_restart": stage_decoder_restart}
 # the stages that made the shipped model, in order
-ALL = ["tokenizer", "clip", "prior", "superres", "decoder"]
+ALL = ["tokenizer", "clip", "prior", "superres", "decoder", "decoder_restart"]
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
