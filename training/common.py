@@ -70,6 +70,18 @@ def log(msg, f=None):
     print(line, flush=True)
 
 
+def set_blas_threads(n):
+    """Threads of OpenBLAS's own pool (its pthreads build, as Training in README.md sets up), which PyTorch's
+    set_num_threads does not reach. Does nothing under another BLAS."""
+    import ctypes
+    try:
+        lib = ctypes.CDLL("libblas.so.3")  # the library torch already loaded: same handle
+    except OSError:
+        return
+    if hasattr(lib, "openblas_set_num_threads"):
+        lib.openblas_set_num_threads(n)
+
+
 def seed_all(seed):
     torch.manual_seed(seed)
     np.random.seed(seed)
