@@ -415,9 +415,10 @@ def restart_stage(k):
     previous = "decoder" if k == 1 else f"decoder_restart{k - 1}"
 
     def stage(seed):
-        start = torch.load(os.path.join(RUNS, "decoder.pt"))
+        path = os.path.join(RUNS, "decoder.pt")
+        start = torch.load(path)
         if start.get("stage") != previous:
-            raise SystemExit(f"runs/decoder.pt was saved by stage {start.get('stage')!r}; decoder_restart{k} "
+            raise SystemExit(f"{path} was saved by stage {start.get('stage')!r}; decoder_restart{k} "
                              f"continues from {previous!r}: run that stage first")
         stage_decoder(seed + k, f"decoder_restart{k}", start)
     stage.__doc__ = restart_stage.__doc__
