@@ -12,6 +12,7 @@
 """
 import argparse
 import gzip
+import importlib.util
 import json
 import os
 import sys
@@ -23,13 +24,25 @@ from common import MODEL_DIR, ROOT, torch
 OPENAI = os.path.join(ROOT, "third_party", "openai_clip")
 
 
+def openai_module(name):
+    """openai/CLIP's clip/<name>.py, loaded from its file: the package's __init__ imports clip.py, which needs
+    ftfy, torchvision and more than these checks use."""
+    path = os.path.join(OPENAI, "clip", f"{name}.py")
+    if not os.path.exists(path):
+        raise SystemExit(f"{path} not found: fetch github:openai/CLIP and extract its clip/ folder into {OPENAI}")
+    spec = importlib.util.spec_from_file_location(f"openai_clip_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def rel(a, b):
     return float((a - b).norm() / b.norm())
 
 
 def check_towers(model_dir):
-    sys.path.insert(0, OPENAI)
-    from clip.model import CLIP, VisionTransformer
+    openai_model = openai_module("model")
+    CLIP, VisionTransformer = openai_model.CLIP, openai_model.VisionTransformer
     from transformers import CLIPTextModelWithProjection, CLIPVisionModelWithProjection
     te = CLIPTextModelWithProjection.from_pretrained(model_dir, subfolder="text_encoder").float()
     ve = CLIPVisionModelWithProjection.from_pretrained(model_dir, subfolder="image_encoder").float()
@@ -91,8 +104,8 @@ def check_tokenizer():
         return True
     sys.modules.setdefault("ftfy", types.SimpleNamespace(fix_text=lambda s: s))  # ASCII test strings only
     sys.modules.setdefault("html", __import__("html"))
-    sys.path.insert(0, OPENAI)
-    from clip.simple_tokenizer import SimpleTokenizer, bytes_to_unicode
+    openai_tokenizer = openai_module("simple_tokenizer")
+    SimpleTokenizer, bytes_to_unicode = openai_tokenizer.SimpleTokenizer, openai_tokenizer.bytes_to_unicode
     from transformers import CLIPTokenizer
     merges = gzip.open(src).read().decode("utf-8").split("\n")[1:49152 - 256 - 2 + 1]
     merges = [tuple(m.split()) for m in merges]
