@@ -20,12 +20,11 @@ from common import (DEC_SIZE, DECODER_CFG, EMB, PRIOR_CFG, RUNS, SR_CFG, SR_SCHE
                     VISION_CFG, Diffusion, F, Image, clip_processor, ds, learn_bpe, load_tokenizer, log, make_bank, np,
                     seed_all, set_blas_threads, to_pm1, tokenize, torch, upscale_like_pipeline)
 
-# The third restart is shorter than the others because of the 2 h budget, not its score: 1,200 steps would have put
-# `train.py all` at about 125 min on the slower of the two machines it was timed on, 800 steps at about 116 min
+# decoder_restart3 is shorter than the other restarts because of the 2 h budget, not its score: 1,200 steps would
+# have put `train.py all` at about 125 min on the slower of the two CPUs it was timed on, 800 at about 116 min
 # (training/README.md).
-RESTART3_STEPS = 800
 STEPS = {"superres": 400, "clip": 800, "prior": 800, "decoder": 2500, "decoder_restart1": 1200,
-         "decoder_restart2": 1200, "decoder_restart3": RESTART3_STEPS}
+         "decoder_restart2": 1200, "decoder_restart3": 800}
 BATCH = {"superres": 16, "clip": 128, "prior": 128, "decoder": 32}
 LR = {"superres": 1e-3, "clip": 1e-3, "prior": 5e-4, "decoder": 1e-3, "decoder_restart1": 3e-4,
       "decoder_restart2": 3e-4, "decoder_restart3": 3e-4}
