@@ -139,6 +139,14 @@ UC_API uc_status uc_mul(uc_context *ctx, uc_dtype dtype, const void *a, const vo
 UC_API uc_status uc_activate(uc_context *ctx, uc_activation act, uc_dtype dtype,
                              const void *x, void *out, int64_t n);
 
+/* dst[r·dst_stride + c] = src[r·src_stride + c]  for r < rows, c < cols — a strided copy of a
+ * [rows, cols] block (cudaMemcpy2D in elements). What a concatenation or a slice along the last
+ * dim is in a row-major layout: the U-Net's skip connections (torch.cat(dim=1) of NCHW is the
+ * channel axis, the last of NHWC), the prior's token sequence, a column slice of a GEMM's output.
+ * Strides >= cols. The two blocks must not overlap. */
+UC_API uc_status uc_copy_2d(uc_context *ctx, uc_dtype dtype, const void *src, int64_t src_stride, void *dst,
+                            int64_t dst_stride, int64_t rows, int64_t cols);
+
 /* ---- ops: matrix ----------------------------------------------------------------------- */
 
 /* out = act(x · wᵀ + bias) + residual — a linear layer with its epilogue fused.

@@ -109,6 +109,20 @@ inline uc_status check_linear(uc_context_base *ctx, uc_dtype dtype, const void *
     return UC_OK;
 }
 
+inline uc_status check_copy_2d(uc_context_base *ctx, uc_dtype dtype, const void *src, int64_t src_stride,
+                               const void *dst, int64_t dst_stride, int64_t rows, int64_t cols) {
+    if (!valid_dtype(dtype)) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "unknown dtype %d", (int)dtype);
+    if (rows < 0 || cols < 0)
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "rows = %lld and cols = %lld must be >= 0", (long long)rows,
+                    (long long)cols);
+    if (src_stride < cols || dst_stride < cols)
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "strides (src %lld, dst %lld) must be >= cols = %lld",
+                    (long long)src_stride, (long long)dst_stride, (long long)cols);
+    if (rows * cols > 0 && (src == nullptr || dst == nullptr))
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "null pointer (src=%p dst=%p)", src, dst);
+    return UC_OK;
+}
+
 // ---- convolution stack ---------------------------------------------------------------------
 
 inline uc_status check_dims(uc_context_base *ctx, const char *names, std::initializer_list<int64_t> dims) {

@@ -42,6 +42,17 @@ public final class Ops {
         }
     }
 
+    /** {@code uc_copy_2d}: dst[r·dstStride + c] = src[r·srcStride + c] for r < rows, c < cols. */
+    public void copy2d(DType dtype, MemorySegment src, long srcStride, MemorySegment dst, long dstStride, long rows,
+                       long cols) {
+        try {
+            context.check("uc_copy_2d", (int) context.library().copy2d.invokeExact(context.handle(), dtype.code, src,
+                    srcStride, dst, dstStride, rows, cols));
+        } catch (Throwable t) {
+            throw Context.wrap("uc_copy_2d", t);
+        }
+    }
+
     /**
      * {@code uc_linear}: out[m,n] = act(x[m,k] · w[n,k]ᵀ + bias[n]) + residual[m,n]; bias and
      * residual may be {@link MemorySegment#NULL}.

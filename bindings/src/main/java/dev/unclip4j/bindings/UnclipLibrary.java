@@ -26,7 +26,7 @@ public final class UnclipLibrary {
     /** The op symbols of unclip.h (everything but context and memory management). */
     public static final List<String> OPS = List.of(
             // elementwise and matrix
-            "uc_add", "uc_mul", "uc_activate", "uc_linear",
+            "uc_add", "uc_mul", "uc_activate", "uc_copy_2d", "uc_linear",
             // transformer
             "uc_attention", "uc_attention_added_kv", "uc_layer_norm", "uc_softmax", "uc_timestep_embedding",
             "uc_embedding"
@@ -86,6 +86,7 @@ public final class UnclipLibrary {
     final MethodHandle conv2d;
     final MethodHandle conv2dWeightOhwi;
     final MethodHandle upsampleNearest2x;
+    final MethodHandle copy2d;
     final MethodHandle avgPool2x2;
     final MethodHandle resizeBicubicAa;
 
@@ -137,6 +138,8 @@ public final class UnclipLibrary {
                 JAVA_LONG, JAVA_FLOAT));
         conv2dWeightOhwi = handle(lookup, "uc_conv2d_weight_ohwi", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
                 ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+        copy2d = handle(lookup, "uc_copy_2d", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG,
+                ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG));
         upsampleNearest2x = handle(lookup, "uc_upsample_nearest2x", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
                 ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
         avgPool2x2 = handle(lookup, "uc_avg_pool2x2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS,

@@ -1,5 +1,7 @@
 package dev.unclip4j.clip;
 
+import dev.unclip4j.io.ConfigReader;
+
 import dev.unclip4j.io.WeightFormatException;
 import java.util.List;
 
@@ -48,7 +50,7 @@ public record ClipTextConfig(int vocabSize, int hiddenSize, int intermediateSize
                 r.positive("num_hidden_layers", 12),
                 r.positive("num_attention_heads", 8),
                 r.positive("max_position_embeddings", 77),
-                r.activation("hidden_act", ClipActivation.QUICK_GELU),
+                ClipActivation.read(r, "hidden_act", ClipActivation.QUICK_GELU),
                 r.number("layer_norm_eps", 1e-5),
                 r.optionalInteger("pad_token_id", 1),
                 r.optionalInteger("bos_token_id", 49406),

@@ -1,5 +1,7 @@
 package dev.unclip4j.clip;
 
+import dev.unclip4j.io.ConfigReader;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.unclip4j.io.WeightFormatException;
 import java.io.ByteArrayOutputStream;

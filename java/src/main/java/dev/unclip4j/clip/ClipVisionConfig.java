@@ -1,5 +1,7 @@
 package dev.unclip4j.clip;
 
+import dev.unclip4j.io.ConfigReader;
+
 import dev.unclip4j.io.WeightFormatException;
 import java.util.List;
 
@@ -58,7 +60,7 @@ public record ClipVisionConfig(int hiddenSize, int intermediateSize, int project
                 r.positive("num_channels", 3),
                 r.positive("image_size", 224),
                 r.positive("patch_size", 32),
-                r.activation("hidden_act", ClipActivation.QUICK_GELU),
+                ClipActivation.read(r, "hidden_act", ClipActivation.QUICK_GELU),
                 r.number("layer_norm_eps", 1e-5),
                 List.of());
         return new ClipVisionConfig(c.hiddenSize, c.intermediateSize, c.projectionDim, c.numHiddenLayers,

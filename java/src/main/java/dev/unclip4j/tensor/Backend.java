@@ -167,6 +167,35 @@ public final class Backend implements AutoCloseable {
     }
 
     /**
+     * Copies columns [srcColumn, srcColumn + columns) of src into columns [dstColumn, dstColumn +
+     * columns) of dst, each tensor seen as [rows, its last dim] with the same rows: a concatenation
+     * or a slice along the last dim (the channels of NHWC; reshape [B, L, D] to [B, L·D] to place
+     * a token). src and dst must not overlap.
+     */
+    public void copyColumns(Tensor src, long srcColumn, Tensor dst, long dstColumn, long columns) {
+        String op = "uc_copy_2d";
+        require(op, "src", src);
+        require(op, "dst", dst);
+        sameDType(op, src, dst);
+        if (src.rank() < 1 || dst.rank() < 1) throw UnclipException.invalidArgument(op, "src and dst need a last dim");
+        long rows = leading(src);
+        if (leading(dst) != rows) {
+            throw UnclipException.invalidArgument(op, "src " + Arrays.toString(src.shape()) + " and dst "
+                    + Arrays.toString(dst.shape()) + " differ in their leading dims");
+        }
+        long sw = src.dim(-1), dw = dst.dim(-1);
+        if (columns < 0 || srcColumn < 0 || dstColumn < 0 || srcColumn + columns > sw || dstColumn + columns > dw) {
+            throw UnclipException.invalidArgument(op, "columns " + columns + " from " + srcColumn + " of src "
+                    + Arrays.toString(src.shape()) + " to " + dstColumn + " of dst " + Arrays.toString(dst.shape())
+                    + " fall outside");
+        }
+        long bytes = dst.dtype().byteSize();
+        MemorySegment from = MemorySegment.ofAddress(src.address().address() + srcColumn * bytes);
+        MemorySegment to = MemorySegment.ofAddress(dst.address().address() + dstColumn * bytes);
+        context.ops().copy2d(src.dtype(), from, sw, to, dw, rows, columns);
+    }
+
+    /**
      * out = act(x · wᵀ + bias) + residual, a linear layer with its epilogue fused. x: [..., k],
      * w: [n, k], bias: [n] or null, residual: like out or null, out: [..., n].
      */

@@ -23,6 +23,7 @@ public final class OpCases {
     private static final String ACTIVATION_WHY = "f32 expf/tanhf/erff are within ~4 ulp (≈ 5e-7)";
     // f32 dot products of length k: rounding error grows like sqrt(k)·2^-24 (≈ 2e-6 at k = 800).
     private static final double LINEAR_TOL = 1e-5;
+    private static final String EXACT_WHY = "a copy: every value moves unchanged";
     private static final String LINEAR_WHY = "f32 accumulation over k ≤ 800 terms: ~sqrt(k)·2^-24 ≈ 2e-6";
 
     public static List<OpCase> all() {
@@ -39,6 +40,12 @@ public final class OpCases {
         for (Activation act : List.of(Activation.SILU, Activation.GELU_TANH, Activation.GELU_ERF, Activation.QUICK_GELU)) {
             for (long[] shape : new long[][] {{1}, {1001}, {3, 4097}}) cases.add(activate(act, shape));
         }
+        // uc_copy_2d: a concatenation and a slice along the last dim, odd widths, one row, empty.
+        for (long[] c : new long[][] {{1, 1, 1}, {7, 13, 33}, {2 * 64, 320, 320}, {3, 0, 5}, {0, 4, 4}}) {
+            cases.add(concat(c[0], c[1], c[2]));
+        }
+        cases.add(slice(5, 77 * 12, 76 * 12, 12));
+        cases.add(slice(33, 17, 3, 9));
         // uc_linear: (m, n, k, bias, residual, act); odd sizes, k = 0 and 1, the epilogue's options.
         cases.add(linear(1, 1, 1, false, false, Activation.NONE));
         cases.add(linear(7, 13, 33, true, false, Activation.NONE));
@@ -124,6 +131,41 @@ public final class OpCases {
                 },
                 (backend, in, out) -> backend.activate(act, in[0], out),
                 ACTIVATION_TOL, ACTIVATION_WHY, 8.0 * n, 2.0 * n);
+    }
+
+    // out = a ‖ b along the last dim: two uc_copy_2d calls, each filling its columns of out.
+    private static OpCase concat(long rows, long ca, long cb) {
+        long[] outShape = {rows, ca + cb};
+        return new OpCase("uc_copy_2d", "concat [" + rows + ", " + ca + "] ‖ [" + rows + ", " + cb + "]", 41 + rows * ca + cb,
+                List.of(new Input("a", new long[] {rows, ca}, -2, 2), new Input("b", new long[] {rows, cb}, -2, 2)),
+                outShape,
+                in -> {
+                    double[] out = new double[(int) (rows * (ca + cb))];
+                    for (int r = 0; r < rows; r++) {
+                        for (int c = 0; c < ca; c++) out[(int) (r * (ca + cb) + c)] = in[0][(int) (r * ca + c)];
+                        for (int c = 0; c < cb; c++) out[(int) (r * (ca + cb) + ca + c)] = in[1][(int) (r * cb + c)];
+                    }
+                    return out;
+                },
+                (backend, in, out) -> {
+                    backend.copyColumns(in[0], 0, out, 0, ca);
+                    backend.copyColumns(in[1], 0, out, ca, cb);
+                },
+                0, EXACT_WHY, 0, 2.0 * rows * (ca + cb));
+    }
+
+    // out = x[:, from:from + cols]: the prior's last token, a column block of a GEMM's output.
+    private static OpCase slice(long rows, long width, long from, long cols) {
+        return new OpCase("uc_copy_2d", "slice [" + rows + ", " + width + "][:, " + from + ":" + (from + cols) + "]",
+                43 + rows * width + from, List.of(new Input("x", new long[] {rows, width}, -2, 2)), new long[] {rows, cols},
+                in -> {
+                    double[] out = new double[(int) (rows * cols)];
+                    for (int r = 0; r < rows; r++)
+                        for (int c = 0; c < cols; c++) out[(int) (r * cols + c)] = in[0][(int) (r * width + from + c)];
+                    return out;
+                },
+                (backend, in, out) -> backend.copyColumns(in[0], from, out, 0, cols),
+                0, EXACT_WHY, 0, 2.0 * rows * cols);
     }
 
     private static OpCase linear(int m, int n, int k, boolean bias, boolean residual, Activation act) {
