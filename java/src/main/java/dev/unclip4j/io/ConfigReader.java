@@ -52,6 +52,11 @@ public final class ConfigReader {
         return v != null && !v.isNull();
     }
 
+    /** Whether the key is there at all, null included (diffusers tells absent, the default, from null). */
+    public boolean present(String key) {
+        return node.has(key);
+    }
+
     /** Marks {@code key} as understood without reading it. */
     public void ignore(String... keys) {
         read.addAll(List.of(keys));
@@ -141,6 +146,23 @@ public final class ConfigReader {
         }
         int[] out = integers(key, null);
         if (out.length != count) throw bad(key, v, "an integer or a list of " + count + " integers");
+        return out;
+    }
+
+    /** A boolean or a list of {@code count} booleans (one per block); null when absent or null. */
+    public boolean[] boolOrList(String key, int count) {
+        JsonNode v = get(key);
+        if (v == null) return null;
+        boolean[] out = new boolean[count];
+        if (v.isBoolean()) {
+            java.util.Arrays.fill(out, v.booleanValue());
+            return out;
+        }
+        if (!v.isArray() || v.size() != count) throw bad(key, v, "true, false or a list of " + count + " of them");
+        for (int i = 0; i < count; i++) {
+            if (!v.get(i).isBoolean()) throw bad(key, v, "true, false or a list of " + count + " of them");
+            out[i] = v.get(i).booleanValue();
+        }
         return out;
     }
 
