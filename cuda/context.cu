@@ -18,6 +18,7 @@ UC_API uc_status uc_context_create(int32_t device, uc_context **out) {
     return uc::guarded(ctx, [&]() -> uc_status {
         int count = 0;
         cudaError_t err = cudaGetDeviceCount(&count);
+        uc::cuda::clear_last_error();
         if (err != cudaSuccess || count == 0)
             return uc::fail(ctx, UC_ERR_DEVICE, "no CUDA device: %s",
                             err != cudaSuccess ? cudaGetErrorString(err) : "the driver reports 0 devices");
@@ -43,9 +44,11 @@ UC_API uc_status uc_context_create(int32_t device, uc_context **out) {
 UC_API void uc_context_destroy(uc_context *ctx) {
     if (ctx == nullptr) return;
     if (ctx->stream != nullptr) {
+        // Nothing to report failures to here; they must not be left for the next op to find.
         cudaSetDevice(ctx->device);
         cudaStreamSynchronize(ctx->stream);
         cudaStreamDestroy(ctx->stream);
+        uc::cuda::clear_last_error();
     }
     delete ctx;
 }

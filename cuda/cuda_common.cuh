@@ -26,7 +26,18 @@ inline uc_status status_of(cudaError_t err) {
     }
 }
 
+// Clears the runtime's "last error". The runtime keeps one per host thread and every failed call
+// sets it; left set, the next launch's check (UC_CUDA_CHECK_LAUNCH) would report it against
+// another op, file and line, after that op's kernel was queued: a retry with a smaller batch
+// after an out-of-memory error would fail again, and with virtual threads another context's op
+// on the same carrier thread would. Called wherever a failed call has been dealt with. A sticky
+// error (a kernel fault that breaks the CUDA context) survives this: every later call reports it
+// again, rightly.
+inline void clear_last_error() { (void)cudaGetLastError(); }
+
+// Turns a failed call into its status and message, leaving no stale last error behind.
 inline uc_status fail_cuda(uc_context_base *ctx, cudaError_t err, const char *what, const char *file, int line) {
+    clear_last_error();
     return fail(ctx, status_of(err), "%s: %s (%s) at %s:%d", what, cudaGetErrorString(err), cudaGetErrorName(err),
                 file, line);
 }
@@ -42,6 +53,7 @@ inline uc_status fail_cuda(uc_context_base *ctx, cudaError_t err, const char *wh
     } while (0)
 
 // Checks the launch of the kernel just queued (bad configuration, missing image for this GPU).
+// Sound only because every earlier failure went through fail_cuda, which clears the last error.
 #define UC_CUDA_CHECK_LAUNCH(ctx) UC_CUDA_TRY((ctx), cudaGetLastError())
 
 namespace uc::cuda {
