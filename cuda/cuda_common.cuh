@@ -95,6 +95,25 @@ uc_status dispatch_dtype(uc_dtype dtype, F &&f) {
     return UC_ERR_INVALID_ARGUMENT;
 }
 
+// CUDA's grid limits on every GPU this library runs on (compute capability >= 8.0).
+constexpr int64_t kMaxGridX = 2147483647, kMaxGridY = 65535;
+
+// The grid of a kernel that tiles an output of m rows x n columns (m, n >= 1) in tile_m x tile_n
+// blocks: row tiles on gridDim.x, column tiles on gridDim.y, and the kernel reads its tile as
+// (blockIdx.x, blockIdx.y). Rows go on x because M is the big one: N·OH·OW of a convolution
+// reaches 65,535 tiles of 64 (y's limit) at 256x256 with batch 64; the columns (a layer's width)
+// stay far below it. Fails with UC_ERR_UNSUPPORTED when the grid would not fit.
+inline uc_status output_tile_grid(uc_context_base *ctx, int64_t m, int64_t n, int tile_m, int tile_n, dim3 &grid) {
+    const int64_t x = (m + tile_m - 1) / tile_m, y = (n + tile_n - 1) / tile_n;
+    if (x > kMaxGridX || y > kMaxGridY)
+        return fail(ctx, UC_ERR_UNSUPPORTED,
+                    "an output of %lld x %lld in %d x %d tiles needs a %lld x %lld grid; CUDA allows %lld x %lld",
+                    (long long)m, (long long)n, tile_m, tile_n, (long long)x, (long long)y, (long long)kMaxGridX,
+                    (long long)kMaxGridY);
+    grid = dim3((unsigned)x, (unsigned)y);
+    return UC_OK;
+}
+
 inline unsigned blocks_for(int64_t n, int threads) {
     // Grid-stride loops cover the rest; 65535 × 4 blocks keep every SM busy on any GPU.
     int64_t blocks = (n + threads - 1) / threads;

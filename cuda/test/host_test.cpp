@@ -1,9 +1,9 @@
 // The host side of libunclip_cuda, tested without a GPU: cuda/context.cu and cuda_common.cuh,
 // compiled here as plain C++ against a fake CUDA runtime that models what they rely on (one
 // "last error" per host thread, set by every failed call and cleared by cudaGetLastError).
-// Checks that a failed call leaves nothing for the next op to report (issue 21). Run by ctest,
-// which Maven's test phase runs (bindings/pom.xml). A real GPU checks the same paths in
-// CudaErrorRecoveryTest.
+// Checks that a failed call leaves nothing for the next op to report (issue 21) and the launch
+// shape of the tiled kernels. Run by ctest, which Maven's test phase runs (bindings/pom.xml). A
+// real GPU checks the same paths in CudaErrorRecoveryTest and the large-M rows of the op table.
 #include "../context.cu"
 
 #include <cstdlib>
@@ -184,6 +184,27 @@ void a_failed_synchronize_is_not_reported_later() {
     uc_context_destroy(ctx);
 }
 
+// Row tiles on gridDim.x: M past the old 65,535 × 64 = 4,194,240 limit launches.
+void output_tile_grid_puts_rows_on_x() {
+    uc_context_base ctx;
+    dim3 grid;
+    CHECK(uc::cuda::output_tile_grid(&ctx, 1, 1, 64, 64, grid) == UC_OK && grid.x == 1 && grid.y == 1 && grid.z == 1);
+    CHECK(uc::cuda::output_tile_grid(&ctx, 4194240, 3, 64, 64, grid) == UC_OK && grid.x == 65535 && grid.y == 1);
+    CHECK(uc::cuda::output_tile_grid(&ctx, 4194241, 3, 64, 64, grid) == UC_OK && grid.x == 65536 && grid.y == 1);
+    // The issue's shapes: 256×256 at batch 64, 512×512 at batch 16, 1024×1024 at batch 4 (M = 2^22),
+    // with the decoder's 320 and the super-resolution U-Net's 1280 output channels.
+    CHECK(uc::cuda::output_tile_grid(&ctx, 64 * 256 * 256, 320, 64, 64, grid) == UC_OK && grid.x == 65536 &&
+          grid.y == 5);
+    CHECK(uc::cuda::output_tile_grid(&ctx, 4 * 1024 * 1024, 1280, 64, 64, grid) == UC_OK && grid.x == 65536 &&
+          grid.y == 20);
+    // The limits now: 2^31 − 1 row tiles, 65,535 column tiles.
+    CHECK(uc::cuda::output_tile_grid(&ctx, int64_t{2147483647} * 64, 65535 * 64, 64, 64, grid) == UC_OK &&
+          grid.x == 2147483647u && grid.y == 65535);
+    CHECK(uc::cuda::output_tile_grid(&ctx, int64_t{2147483647} * 64 + 1, 8, 64, 64, grid) == UC_ERR_UNSUPPORTED);
+    CHECK(uc::cuda::output_tile_grid(&ctx, 8, 65535 * 64 + 1, 64, 64, grid) == UC_ERR_UNSUPPORTED);
+    CHECK(contains(ctx.last_error, "65536"));
+}
+
 }  // namespace
 
 int main() {
@@ -192,6 +213,7 @@ int main() {
     a_failed_launch_is_reported_once();
     a_failure_while_destroying_is_not_reported_later();
     a_failed_synchronize_is_not_reported_later();
+    output_tile_grid_puts_rows_on_x();
     if (failures != 0) {
         std::fprintf(stderr, "cuda_host_test: %d check(s) failed\n", failures);
         return 1;

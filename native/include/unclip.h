@@ -143,7 +143,8 @@ UC_API uc_status uc_activate(uc_context *ctx, uc_activation act, uc_dtype dtype,
 
 /* out = act(x · wᵀ + bias) + residual — a linear layer with its epilogue fused.
  *   x: [m, k], w: [n, k] (PyTorch nn.Linear layout, loaded as is), bias: [n] or NULL,
- *   residual: [m, n] or NULL (may alias out), out: [m, n]. Accumulates in float32. */
+ *   residual: [m, n] or NULL (may alias out), out: [m, n]. Accumulates in float32.
+ *   cuda: n up to 65,535 tiles of 64 (4,194,240); m up to 2^31 - 1 tiles (UC_ERR_UNSUPPORTED beyond). */
 UC_API uc_status uc_linear(uc_context *ctx, uc_dtype dtype, const void *x, const void *w,
                            const void *bias, const void *residual, void *out,
                            int64_t m, int64_t n, int64_t k, uc_activation act);
@@ -238,7 +239,7 @@ UC_API uc_status uc_group_norm(uc_context *ctx, uc_dtype dtype, const void *x, c
  *   once at load, see uc_conv2d_weight_ohwi); bias: [Cout] or NULL; residual: [N, OH, OW, Cout] or
  *   NULL (must not alias x; may alias out); out: [N, OH, OW, Cout] with
  *   OH = (H + 2·pad - KH) / stride + 1, OW likewise; zero padding; output_scale_factor > 0.
- *   Accumulates in float32. */
+ *   Accumulates in float32. cuda: Cout up to 4,194,240 and N·OH·OW up to (2^31 - 1)·64, as uc_linear. */
 UC_API uc_status uc_conv2d(uc_context *ctx, uc_dtype dtype, const void *x, const void *w,
                            const void *bias, const void *residual, void *out, int64_t n,
                            int64_t h, int64_t w_in, int64_t cin, int64_t cout, int64_t kh,
