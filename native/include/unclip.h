@@ -127,11 +127,11 @@ UC_API uc_status uc_event_elapsed_ms(uc_context *ctx, uc_event *start, uc_event 
 
 /* out[i] = a[i] + b[i % nb]           a, out: [n]; b: [nb], nb divides n (nb == n: same
  * shape; nb == C: a per-channel bias broadcast over the rows of an [n/C, C] tensor).
- * out may alias a. */
+ * out may alias a (an in-place add); it must not alias b. */
 UC_API uc_status uc_add(uc_context *ctx, uc_dtype dtype, const void *a, const void *b,
                         void *out, int64_t n, int64_t nb);
 
-/* out[i] = a[i] * b[i % nb]           same shapes and broadcast rule as uc_add. */
+/* out[i] = a[i] * b[i % nb]           same shapes, broadcast and aliasing rules as uc_add. */
 UC_API uc_status uc_mul(uc_context *ctx, uc_dtype dtype, const void *a, const void *b,
                         void *out, int64_t n, int64_t nb);
 
