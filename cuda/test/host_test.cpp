@@ -1,9 +1,10 @@
 // The host side of libunclip_cuda, tested without a GPU: cuda/context.cu and cuda_common.cuh,
 // compiled here as plain C++ against a fake CUDA runtime that models what they rely on (one
-// "last error" per host thread, set by every failed call and cleared by cudaGetLastError).
-// Checks that a failed call leaves nothing for the next op to report (issue 21) and the launch
-// shape of the tiled kernels. Run by ctest, which Maven's test phase runs (bindings/pom.xml). A
-// real GPU checks the same paths in CudaErrorRecoveryTest and the large-M rows of the op table.
+// "last error" per host thread, set by every failed call and cleared by cudaGetLastError; the
+// memory pool's attributes). Checks that a failed call leaves nothing for the next op to report
+// (issue 21), the pool's release threshold, and the launch shape of the tiled kernels. Run by
+// ctest, which Maven's test phase runs (bindings/pom.xml). A real GPU checks the same paths in
+// CudaErrorRecoveryTest and the large-M rows of the op table.
 #include "../context.cu"
 
 #include <cstdlib>
@@ -18,7 +19,9 @@ thread_local cudaError_t last_error = cudaSuccess;  // the runtime's is per host
 constexpr size_t kDeviceBytes = size_t{80} << 30;   // a larger request fails as out of memory
 cudaError_t launch_error = cudaSuccess;              // what the next simulated launch reports
 cudaError_t stream_sync_error = cudaSuccess;         // what cudaStreamSynchronize reports
-int stream_handle;
+uint64_t release_threshold = 0;                      // CUDA's default
+int trims = 0;
+int pool_handle, stream_handle;
 
 cudaError_t fails(cudaError_t err) {
     last_error = err;
@@ -71,6 +74,18 @@ cudaError_t cudaStreamSynchronize(cudaStream_t) {
     return fake::stream_sync_error == cudaSuccess ? cudaSuccess : fake::fails(fake::stream_sync_error);
 }
 cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaDeviceGetMemPool(cudaMemPool_t *pool, int) {
+    *pool = reinterpret_cast<cudaMemPool_t>(&fake::pool_handle);
+    return cudaSuccess;
+}
+cudaError_t cudaMemPoolSetAttribute(cudaMemPool_t, cudaMemPoolAttr attr, void *value) {
+    if (attr == cudaMemPoolAttrReleaseThreshold) fake::release_threshold = *static_cast<uint64_t *>(value);
+    return cudaSuccess;
+}
+cudaError_t cudaMemPoolTrimTo(cudaMemPool_t, size_t) {
+    ++fake::trims;
+    return cudaSuccess;
+}
 cudaError_t cudaMallocAsync(void **ptr, size_t bytes, cudaStream_t) {
     if (bytes > fake::kDeviceBytes) return fake::fails(cudaErrorMemoryAllocation);
     *ptr = std::malloc(bytes);
@@ -184,6 +199,32 @@ void a_failed_synchronize_is_not_reported_later() {
     uc_context_destroy(ctx);
 }
 
+void pool_keeps_freed_memory_unless_capped() {
+    fake::release_threshold = 0;
+    uc_context *ctx = create();
+    CHECK(fake::release_threshold == UINT64_MAX);
+    const int trims = fake::trims;
+    uc_context_destroy(ctx);
+    CHECK(fake::trims == trims + 1);  // handed back when the context goes
+
+    const struct { const char *setting; uint64_t bytes; } caps[] = {
+        {"0", 0}, {"4096", 4096}, {"512M", uint64_t{512} << 20}, {"8g", uint64_t{8} << 30}, {"3K", 3072}};
+    for (const auto &cap : caps) {
+        setenv(kPoolReleaseThresholdVar, cap.setting, 1);
+        ctx = create();
+        CHECK(fake::release_threshold == cap.bytes);
+        uc_context_destroy(ctx);
+    }
+    for (const char *bad : {"", "-1", " 5", "8GB", "lots", "99999999999999999999", "17179869184G"}) {
+        setenv(kPoolReleaseThresholdVar, bad, 1);
+        ctx = nullptr;
+        CHECK(uc_context_create(0, &ctx) == UC_ERR_INVALID_ARGUMENT);
+        CHECK(ctx != nullptr && contains(uc_context_last_error(ctx), kPoolReleaseThresholdVar));
+        uc_context_destroy(ctx);
+    }
+    unsetenv(kPoolReleaseThresholdVar);
+}
+
 // Row tiles on gridDim.x: M past the old 65,535 × 64 = 4,194,240 limit launches.
 void output_tile_grid_puts_rows_on_x() {
     uc_context_base ctx;
@@ -208,11 +249,13 @@ void output_tile_grid_puts_rows_on_x() {
 }  // namespace
 
 int main() {
+    unsetenv(kPoolReleaseThresholdVar);  // the default, whatever the caller's environment says
     out_of_memory_then_the_next_op_and_a_smaller_retry_succeed();
     a_failure_on_one_context_is_not_reported_by_another();
     a_failed_launch_is_reported_once();
     a_failure_while_destroying_is_not_reported_later();
     a_failed_synchronize_is_not_reported_later();
+    pool_keeps_freed_memory_unless_capped();
     output_tile_grid_puts_rows_on_x();
     if (failures != 0) {
         std::fprintf(stderr, "cuda_host_test: %d check(s) failed\n", failures);

@@ -83,7 +83,15 @@ UC_API const char *uc_backend_name(void);
 /* Creates a context on `device` (the CUDA ordinal; must be 0 on cpu). On failure *out
  * still receives a context holding the reason (e.g. "no CUDA device: …") unless the
  * context itself could not be allocated (*out = NULL, UC_ERR_OUT_OF_MEMORY); the
- * caller reads uc_context_last_error and then destroys it. */
+ * caller reads uc_context_last_error and then destroys it.
+ * cuda: uc_alloc takes memory from the device's stream-ordered pool, which keeps freed memory
+ * for reuse instead of handing it back to the driver at every synchronisation (CUDA's default)
+ * and mapping it again at the next allocation. The environment variable
+ * UNCLIP_CUDA_POOL_RELEASE_THRESHOLD caps what it keeps across a synchronisation, in bytes with an
+ * optional K, M or G suffix ("8G"; "0" is CUDA's default); unset, it keeps all. The pool is the
+ * device's, shared by every context on it: each context sets the threshold when it is created.
+ * A value that is not a byte count fails creation with UC_ERR_INVALID_ARGUMENT.
+ * uc_context_destroy hands the pool's unused memory back to the driver. */
 UC_API uc_status uc_context_create(int32_t device, uc_context **out);
 UC_API void uc_context_destroy(uc_context *ctx);
 
