@@ -74,6 +74,12 @@ public final class UnclipPipeline implements AutoCloseable {
      */
     public synchronized Result textToImage(TextToImage request, Progress progress) {
         request.validate();
+        int rows = request.text() != null ? request.text().rows() : request.prompts().size();
+        return textToImage(request, request.seeds().noise(rows * request.imagesPerPrompt()), progress);
+    }
+
+    private Result textToImage(TextToImage request, Noise noise, Progress progress) {
+        request.validate();
         Map<String, Long> times = new LinkedHashMap<>();
         long t0 = System.nanoTime();
         conditioning.reset();
@@ -83,7 +89,6 @@ public final class UnclipPipeline implements AutoCloseable {
         TextConditioning text = cond.repeatInterleave(request.imagesPerPrompt());
         if (guidance) text = TextConditioning.concat(encode(Collections.nCopies(cond.rows(), "")).repeatInterleave(
                 request.imagesPerPrompt()), text);
-        Noise noise = request.seeds().noise(b);
         times.put("text", System.nanoTime() - t0);
 
         // prior: text → CLIP image embedding
@@ -163,6 +168,144 @@ public final class UnclipPipeline implements AutoCloseable {
         float[][] out = new float[images.size()][];
         for (int i = 0; i < out.length; i++) out[i] = java.util.Arrays.copyOfRange(flat, i * d, (i + 1) * d);
         return out;
+    }
+
+    // ---- interpolation and text diffs -------------------------------------------------------------
+
+    /**
+     * diffusers' community {@code UnCLIPImageInterpolationPipeline} (v0.20.0, with a true slerp):
+     * K frames whose image embeddings are slerp(i / (K − 1), e(A), e(B)), decoded like variations;
+     * the decoder's initial noise is drawn once ([1, C, S, S]) and repeated for every frame, as that
+     * pipeline does. With {@code fixedNoise} every draw is shared by the frames.
+     */
+    public synchronized Result interpolateImages(Interpolation request, RgbImage a, RgbImage b, Progress progress) {
+        request.validate();
+        if (!m.hasImageEncoder()) throw new IllegalArgumentException(m.root() + " has no image_encoder/ and feature_extractor/");
+        conditioning.reset();
+        float[][] ends = imageEmbeddings(List.of(a, b));
+        return interpolateEmbeddings(request, ends[0], ends[1], progress);
+    }
+
+    /** {@link #interpolateImages} from two image embeddings given. */
+    public synchronized Result interpolateEmbeddings(Interpolation request, float[] a, float[] b, Progress progress) {
+        request.validate();
+        int k = request.frames();
+        float[] positions = Slerp.framePositions(k);
+        float[][] frames = new float[k][];
+        for (int i = 0; i < k; i++) frames[i] = Slerp.slerp(positions[i], a, b);
+        return decodeFrames(request, frames, true, progress);
+    }
+
+    /**
+     * diffusers' community {@code UnCLIPTextInterpolationPipeline} (v0.20.0, with a true slerp):
+     * CLIP on both prompts with their attention masks; per frame, slerp of the text embeddings and
+     * of the last hidden states (each taken as one vector) and the union of the two masks; then
+     * text to image from those K conditionings, every frame drawing its own noise (as that
+     * pipeline does), or with {@code fixedNoise} all sharing one draw.
+     */
+    public synchronized Result interpolateTexts(Interpolation request, String a, String b, Progress progress) {
+        request.validate();
+        conditioning.reset();
+        ClipTokenizer.Batch batch = m.tokenizer.batch(List.of(a, b), m.tokenizer.contextLength());
+        ClipTextEncoder.Output out = m.textEncoder.forward(batch.ids(), batch.attentionMask(), conditioning);
+        float[] embeds = out.textEmbeds().toFloatArray(), hidden = out.lastHiddenState().toFloatArray();
+        int d = embeds.length / 2, h = hidden.length / 2, l = batch.ids()[0].length, w = h / l;
+        int k = request.frames();
+        int[] union = new int[l];
+        for (int j = 0; j < l; j++) union[j] = Math.max(batch.attentionMask()[0][j], batch.attentionMask()[1][j]);
+        float[] positions = Slerp.framePositions(k);
+        float[] e = new float[k * d], hs = new float[k * h];
+        int[][] masks = new int[k][];
+        for (int i = 0; i < k; i++) {
+            System.arraycopy(Slerp.slerp(positions[i], java.util.Arrays.copyOfRange(embeds, 0, d),
+                    java.util.Arrays.copyOfRange(embeds, d, 2 * d)), 0, e, i * d, d);
+            System.arraycopy(Slerp.slerp(positions[i], java.util.Arrays.copyOfRange(hidden, 0, h),
+                    java.util.Arrays.copyOfRange(hidden, h, 2 * h)), 0, hs, i * h, h);
+            masks[i] = union.clone();
+        }
+        TextConditioning text = new TextConditioning(e, hs, masks, k, l, w);
+        Seeds seeds = request.seeds();
+        TextToImage t = new TextToImage(null, text, 1, request.priorSteps(), request.decoderSteps(), request.superResSteps(),
+                request.priorGuidance(), request.decoderGuidance(), seeds);
+        return request.fixedNoise() ? textToImage(t, Noise.shared(seeds.noise(1)), progress) : textToImage(t, progress);
+    }
+
+    /**
+     * DALL·E 2's text diffs (Ramesh et al. 2022, §3.3): the image's CLIP embedding z_i rotated
+     * toward the text diff z_d = normalise(z_t − z_t0) of the prompts {@code to} and {@code from}:
+     * frame k is slerp(θ_k, ẑ_i, z_d)·|z_i| with θ_k = maxAngle · k / (K − 1), decoded like a
+     * variation with every draw shared by the frames. ẑ_i is z_i normalised: the slerp of two unit
+     * vectors is a unit vector, and the factor |z_i| keeps every frame at the norm of the image
+     * encoder's embeddings, which is what the decoder was trained on. Frame 0 is z_i itself: the
+     * plain variation of the image.
+     */
+    public synchronized Result edit(Edit request, RgbImage image, Progress progress) {
+        request.validate();
+        if (!m.hasImageEncoder()) throw new IllegalArgumentException(m.root() + " has no image_encoder/ and feature_extractor/");
+        conditioning.reset();
+        float[] zi = imageEmbeddings(List.of(image))[0];
+        TextConditioning prompts = encode(List.of(request.from(), request.to()));
+        int d = prompts.embedDim();
+        float[] diff = new float[d];
+        for (int j = 0; j < d; j++) diff[j] = prompts.embeds()[d + j] - prompts.embeds()[j];
+        return decodeFrames(request.asInterpolation(), textDiffFrames(zi, diff, request.frames(), request.maxAngle()), false,
+                progress);
+    }
+
+    /** The frames of a text diff: slerp(θ_k, ẑ_i, normalise(diff)) · |z_i|, θ_k = maxAngle · k / (K − 1). */
+    static float[][] textDiffFrames(float[] zi, float[] diff, int k, double maxAngle) {
+        double normI = norm(zi), normD = norm(diff);
+        if (normD == 0) throw new IllegalArgumentException("the two prompts have the same CLIP embedding: no direction to edit in");
+        float[] unitI = new float[zi.length], unitD = new float[zi.length];
+        for (int j = 0; j < zi.length; j++) {
+            unitI[j] = (float) (zi[j] / normI);
+            unitD[j] = (float) (diff[j] / normD);
+        }
+        float[][] frames = new float[k][];
+        for (int i = 0; i < k; i++) {
+            if (i == 0) {
+                frames[i] = zi.clone();
+                continue;
+            }
+            float[] f = Slerp.slerp(maxAngle * i / (k - 1), unitI, unitD);
+            for (int j = 0; j < f.length; j++) f[j] = (float) (f[j] * normI);
+            frames[i] = f;
+        }
+        return frames;
+    }
+
+    private static double norm(float[] v) {
+        double s = 0;
+        for (float x : v) s += (double) x * x;
+        return Math.sqrt(s);
+    }
+
+    /**
+     * Frames decoded from their image embeddings with the empty prompt (the variation pipeline's
+     * text side). {@code oneDecoderDraw}: the decoder's initial latents drawn once and repeated
+     * (the image interpolation pipeline's way); fixed noise shares every draw.
+     */
+    private Result decodeFrames(Interpolation request, float[][] frames, boolean oneDecoderDraw, Progress progress) {
+        int k = frames.length;
+        Map<String, Long> times = new LinkedHashMap<>();
+        long t0 = System.nanoTime();
+        conditioning.reset();
+        boolean guidance = request.decoderGuidance() > 1;
+        TextConditioning empty = encode(Collections.nCopies(k, ""));
+        TextConditioning text = guidance ? TextConditioning.concat(empty, empty) : empty;
+        times.put("text", System.nanoTime() - t0);
+        Noise noise = request.fixedNoise() || !oneDecoderDraw ? Noise.shared(request.seeds().noise(1))
+                : request.seeds().noise(k);
+        float[] decoderStart = null;
+        if (oneDecoderDraw && !request.fixedNoise()) {
+            var cfg = m.decoder.config();
+            int c = cfg.inChannels(), s = cfg.sampleSize()[0], w = cfg.sampleSize()[1];
+            float[] one = nchwToNhwc(noise.randn(1, c, s, w), 1, c, s, w);
+            decoderStart = new float[k * one.length];
+            for (int i = 0; i < k; i++) System.arraycopy(one, 0, decoderStart, i * one.length, one.length);
+        }
+        return decodeAndUpscale(frames, text, guidance, (float) request.decoderGuidance(), request.decoderSteps(),
+                request.superResSteps(), noise, decoderStart, progress, times);
     }
 
     // ---- decoder and super-resolution (shared by every pipeline) --------------------------------

@@ -30,4 +30,20 @@ public interface Noise {
             return out;
         };
     }
+
+    /**
+     * Every draw made once for a single row and repeated for all rows: frames of an interpolation
+     * then share their initial latents and step noise and differ only by their conditioning
+     * (DALL·E 2's way of making smooth interpolations).
+     */
+    static Noise shared(Noise base) {
+        return shape -> {
+            int[] row = shape.clone();
+            row[0] = 1;
+            float[] one = base.randn(row);
+            float[] out = new float[one.length * shape[0]];
+            for (int b = 0; b < shape[0]; b++) System.arraycopy(one, 0, out, b * one.length, one.length);
+            return out;
+        };
+    }
 }
