@@ -10,9 +10,10 @@ import java.util.List;
  * @param text CLIP's output for the prompts, computed elsewhere (diffusers' text_model_output +
  *     text_attention_mask), or null
  * @param imagesPerPrompt images of each prompt (≥ 1)
- * @param priorGuidance classifier-free guidance scale of the prior (≥ 1)
- * @param decoderGuidance classifier-free guidance scale of the decoder (≥ 1); guidance runs in both
- *     stages when either is above 1, as diffusers' single do_classifier_free_guidance flag does
+ * @param priorGuidance classifier-free guidance scale of the prior
+ * @param decoderGuidance classifier-free guidance scale of the decoder; guidance runs in both stages
+ *     when either is above 1, as diffusers' single do_classifier_free_guidance flag does, and then
+ *     both must be at least 1 (below 1 would push away from the prompt)
  * @param seeds one seed for the call, or one per image
  */
 public record TextToImage(List<String> prompts, TextConditioning text, int imagesPerPrompt, int priorSteps,
@@ -38,8 +39,11 @@ public record TextToImage(List<String> prompts, TextConditioning text, int image
         Checks.steps("prior", priorSteps);
         Checks.steps("decoder", decoderSteps);
         Checks.steps("super-resolution", superResSteps);
-        Checks.guidance("prior", priorGuidance);
-        Checks.guidance("decoder", decoderGuidance);
+        // Guidance runs in both stages when either scale is above 1 (diffusers' single flag).
+        if (priorGuidance > 1 || decoderGuidance > 1) {
+            Checks.guidance("prior", priorGuidance);
+            Checks.guidance("decoder", decoderGuidance);
+        }
         if (seeds == null) throw new IllegalArgumentException("no seeds");
     }
 }
