@@ -112,6 +112,13 @@ UC_API void uc_context_reset_cancel(uc_context *ctx) {
     if (ctx != nullptr) ctx->cancel_requested.store(false);
 }
 
+UC_API uc_status uc_context_set_threads(uc_context *ctx, int32_t threads) {
+    return uc::guarded(ctx, [&] {
+        if (threads < 0) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "threads = %d must be >= 0", threads);
+        return UC_OK;  // the ops run on the GPU; nothing on the host to size
+    });
+}
+
 UC_API uc_status uc_device_describe(uc_context *ctx, char *buf, int64_t cap) {
     return uc::cuda::on_device(ctx, [&]() -> uc_status {
         if (buf == nullptr || cap <= 0) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "empty output buffer");

@@ -108,6 +108,11 @@ UC_API uc_status uc_device_describe(uc_context *ctx, char *buf, int64_t cap);
 UC_API void uc_context_cancel(uc_context *ctx);
 UC_API void uc_context_reset_cancel(uc_context *ctx);
 
+/* How many CPU threads the ops of this context use: threads >= 1, or 0 for OpenMP's default
+ * (OMP_NUM_THREADS, else one per core). cpu: applies to every later call on the context, from
+ * whichever thread it comes. cuda: accepted and without effect (the ops run on the GPU). */
+UC_API uc_status uc_context_set_threads(uc_context *ctx, int32_t threads);
+
 /* ---- memory --------------------------------------------------------------------------- */
 
 /* Backend memory: host memory aligned to 64 bytes (cpu), device memory (cuda). */

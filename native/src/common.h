@@ -14,10 +14,16 @@
 #include <new>
 #include <string>
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 // The part of a context both backends share. Each backend derives its uc_context from it.
 struct uc_context_base {
     std::string last_error;
     std::atomic<bool> cancel_requested{false};
+    // OpenMP threads of this context's calls (uc_context_set_threads); 0 where OpenMP is not used.
+    int threads = 0;
 };
 
 namespace uc {
@@ -43,6 +49,11 @@ template <class Body>
 uc_status guarded(uc_context_base *ctx, Body &&body) noexcept {
     if (ctx == nullptr) return UC_ERR_INVALID_ARGUMENT;  // nowhere to put a message
     ctx->last_error.clear();
+#if defined(_OPENMP)
+    // OpenMP's team size is a setting of the calling thread, and a context's calls may come from
+    // any JVM thread: each call sets it for the thread that makes it.
+    if (ctx->threads > 0) omp_set_num_threads(ctx->threads);
+#endif
     try {
         return body();
     } catch (const std::bad_alloc &) {

@@ -18,10 +18,37 @@ UC_API int32_t uc_abi_version(void) { return UC_ABI_VERSION; }
 
 UC_API const char *uc_backend_name(void) { return "cpu"; }
 
+namespace {
+
+// OpenMP's team size before any context changed it: what threads = 0 goes back to.
+int default_threads() {
+#if defined(_OPENMP)
+    static const int n = omp_get_max_threads();
+    return n;
+#else
+    return 1;
+#endif
+}
+
+// The x86-64 level whose clones of the hot loops (UC_MULTIVERSION) this CPU runs.
+const char *kernel_level() {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4")) return "x86-64-v4 (AVX-512)";
+    if (__builtin_cpu_supports("x86-64-v3")) return "x86-64-v3 (AVX2, FMA)";
+    return "x86-64 baseline";
+#else
+    return "portable";
+#endif
+}
+
+}  // namespace
+
 UC_API uc_status uc_context_create(int32_t device, uc_context **out) {
     if (out == nullptr) return UC_ERR_INVALID_ARGUMENT;
     *out = new (std::nothrow) uc_context();
     if (*out == nullptr) return UC_ERR_OUT_OF_MEMORY;
+    (*out)->threads = default_threads();
     if (device != 0)
         return uc::fail(*out, UC_ERR_INVALID_ARGUMENT, "the cpu backend has only device 0, not %d", device);
     return UC_OK;
@@ -41,6 +68,14 @@ UC_API void uc_context_reset_cancel(uc_context *ctx) {
     if (ctx != nullptr) ctx->cancel_requested.store(false);
 }
 
+UC_API uc_status uc_context_set_threads(uc_context *ctx, int32_t threads) {
+    return uc::guarded(ctx, [&] {
+        if (threads < 0) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "threads = %d must be >= 0", threads);
+        ctx->threads = threads == 0 ? default_threads() : threads;
+        return UC_OK;
+    });
+}
+
 UC_API uc_status uc_device_describe(uc_context *ctx, char *buf, int64_t cap) {
     return uc::guarded(ctx, [&] {
         if (buf == nullptr || cap <= 0) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "empty output buffer");
@@ -52,11 +87,8 @@ UC_API uc_status uc_device_describe(uc_context *ctx, char *buf, int64_t cap) {
                 break;
             }
         }
-        int threads = 1;
-#if defined(_OPENMP)
-        threads = omp_get_max_threads();
-#endif
-        std::snprintf(buf, (size_t)cap, "%s, %d OpenMP threads", model.c_str(), threads);
+        std::snprintf(buf, (size_t)cap, "%s, %d OpenMP threads, %s kernels", model.c_str(), ctx->threads,
+                      kernel_level());
         return UC_OK;
     });
 }

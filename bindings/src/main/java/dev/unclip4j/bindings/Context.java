@@ -148,6 +148,18 @@ public final class Context implements AutoCloseable {
         }
     }
 
+    /**
+     * The CPU threads this context's ops use, {@code threads} ≥ 1, or 0 for OpenMP's default
+     * (OMP_NUM_THREADS, else one per core); no effect on a CUDA context.
+     */
+    public void setThreads(int threads) {
+        try {
+            check("uc_context_set_threads", (int) library.contextSetThreads.invokeExact(handle(), threads));
+        } catch (Throwable t) {
+            throw wrap("uc_context_set_threads", t);
+        }
+    }
+
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) return;

@@ -2,8 +2,6 @@ package dev.unclip4j.bindings;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.foreign.Arena;
-import java.lang.foreign.SymbolLookup;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -14,8 +12,9 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * Finds a native library of unclip4j and opens it with its own {@link SymbolLookup}, so that
- * libunclip_cpu and libunclip_cuda, which export the same symbols, can be open side by side.
+ * Finds a native library of unclip4j, which {@link UnclipLibrary} opens with its own
+ * {@link java.lang.foreign.SymbolLookup}, so that libunclip_cpu and libunclip_cuda, which export
+ * the same symbols, can be open side by side.
  *
  * <p>The libraries travel inside the bindings jar under {@code native/<platform>/}; they are
  * copied once to a cache folder named after their content hash (dlopen needs a file). For
@@ -25,12 +24,6 @@ final class NativeLibrary {
     static final String DIR_PROPERTY = "unclip.native.dir";
 
     private NativeLibrary() {}
-
-    /** The lookup of lib{name}.so, or empty when this build or platform has no such library. */
-    static Optional<SymbolLookup> open(String name) {
-        Optional<Path> file = locate(name);
-        return file.map(path -> SymbolLookup.libraryLookup(path, Arena.global()));
-    }
 
     static String platform() {
         String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
@@ -48,7 +41,8 @@ final class NativeLibrary {
         return "lib" + name + ".so";
     }
 
-    private static Optional<Path> locate(String name) {
+    /** The file of lib{name}.so to open, or empty when this build or platform has no such library. */
+    static Optional<Path> locate(String name) {
         String override = System.getProperty(DIR_PROPERTY);
         if (override != null && !override.isBlank()) {
             Path path = Path.of(override).resolve(fileName(name));

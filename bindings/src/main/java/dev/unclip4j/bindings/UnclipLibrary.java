@@ -11,6 +11,7 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 
@@ -52,6 +53,8 @@ public final class UnclipLibrary {
             java.lang.foreign.MemoryLayout.sequenceLayout(Long.MAX_VALUE, java.lang.foreign.ValueLayout.JAVA_BYTE));
 
     private final Kind kind;
+    private final Path path;
+    private final int version;
     final MethodHandle abiVersion;
     final MethodHandle backendName;
     final MethodHandle contextCreate;
@@ -59,6 +62,7 @@ public final class UnclipLibrary {
     final MethodHandle contextLastError;
     final MethodHandle contextCancel;
     final MethodHandle contextResetCancel;
+    final MethodHandle contextSetThreads;
     final MethodHandle deviceDescribe;
     final MethodHandle alloc;
     final MethodHandle free;
@@ -90,8 +94,9 @@ public final class UnclipLibrary {
     final MethodHandle avgPool2x2;
     final MethodHandle resizeBicubicAa;
 
-    private UnclipLibrary(Kind kind, SymbolLookup lookup) {
+    private UnclipLibrary(Kind kind, Path path, SymbolLookup lookup) {
         this.kind = kind;
+        this.path = path;
         abiVersion = handle(lookup, "uc_abi_version", FunctionDescriptor.of(JAVA_INT));
         backendName = handle(lookup, "uc_backend_name", FunctionDescriptor.of(STRING));
         contextCreate = handle(lookup, "uc_context_create", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
@@ -99,6 +104,7 @@ public final class UnclipLibrary {
         contextLastError = handle(lookup, "uc_context_last_error", FunctionDescriptor.of(STRING, ADDRESS));
         contextCancel = handle(lookup, "uc_context_cancel", FunctionDescriptor.ofVoid(ADDRESS));
         contextResetCancel = handle(lookup, "uc_context_reset_cancel", FunctionDescriptor.ofVoid(ADDRESS));
+        contextSetThreads = handle(lookup, "uc_context_set_threads", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
         deviceDescribe = handle(lookup, "uc_device_describe", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
         alloc = handle(lookup, "uc_alloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS));
         free = handle(lookup, "uc_free", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
@@ -147,7 +153,6 @@ public final class UnclipLibrary {
         resizeBicubicAa = handle(lookup, "uc_resize_bicubic_aa", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
                 ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
 
-        int version;
         try {
             version = (int) abiVersion.invokeExact();
         } catch (Throwable t) {
@@ -164,7 +169,8 @@ public final class UnclipLibrary {
         static final Optional<UnclipLibrary> CUDA = open(Kind.CUDA);
 
         private static Optional<UnclipLibrary> open(Kind kind) {
-            return NativeLibrary.open(kind.libraryName).map(lookup -> new UnclipLibrary(kind, lookup));
+            return NativeLibrary.locate(kind.libraryName)
+                    .map(path -> new UnclipLibrary(kind, path, SymbolLookup.libraryLookup(path, Arena.global())));
         }
     }
 
@@ -183,6 +189,16 @@ public final class UnclipLibrary {
 
     public Kind kind() {
         return kind;
+    }
+
+    /** The file this library was opened from (the cache copy of the jar's, or -Dunclip.native.dir's). */
+    public Path path() {
+        return path;
+    }
+
+    /** The library's {@code UC_ABI_VERSION} (equal to {@link #ABI_VERSION}: a library that differs is refused). */
+    public int abiVersion() {
+        return version;
     }
 
     /** "cpu" or "cuda", as the library itself says. */

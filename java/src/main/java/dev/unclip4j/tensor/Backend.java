@@ -30,7 +30,7 @@ public final class Backend implements AutoCloseable {
 
     private final Kind kind;
     private final Context context;
-    private final String device;
+    private String device;
 
     private Backend(Kind kind, Context context) {
         this.kind = kind;
@@ -109,6 +109,15 @@ public final class Backend implements AutoCloseable {
 
     public Context context() {
         return context;
+    }
+
+    /**
+     * The CPU threads this backend's ops use, ≥ 1, or 0 for OpenMP's default (OMP_NUM_THREADS,
+     * else one per core); no effect on CUDA.
+     */
+    public void setThreads(int threads) {
+        context.setThreads(threads);
+        device = context.describeDevice();
     }
 
     // ---- memory -----------------------------------------------------------------------------

@@ -27,6 +27,34 @@ class BackendTest {
     }
 
     @Test
+    void threadsAreAContextSettingThatOpsHonourOnAnyThread() throws Exception {
+        try (Backend one = Backend.cpu(); Backend auto = Backend.cpu()) {
+            String defaultDevice = auto.device();
+            one.setThreads(1);
+            assertTrue(one.device().contains(" 1 OpenMP threads"), one.device());
+            assertTrue(one.device().contains("kernels"), one.device());
+            // The same numbers with one thread as with the default team (each row's sum is one thread's work).
+            float[] x = new float[1 << 17];
+            for (int i = 0; i < x.length; i++) x[i] = (i % 97) * 0.25f;
+            float[] want = twice(auto, x);
+            float[][] got = new float[1][];
+            Thread other = Thread.ofPlatform().start(() -> got[0] = twice(one, x));  // a thread that never set a team size
+            other.join();
+            assertArrayEquals(want, got[0]);
+            one.setThreads(0);
+            assertEquals(defaultDevice, one.device());
+            assertThrows(UnclipException.class, () -> one.setThreads(-1));
+        }
+    }
+
+    private static float[] twice(Backend backend, float[] x) {
+        try (Tensor a = backend.fromFloats(DType.F32, x, 512, 256); Tensor b = backend.fromFloats(DType.F32, x, 512, 256)) {
+            backend.add(a, b, a);
+            return a.toFloatArray();
+        }
+    }
+
+    @Test
     @Tag("gpu")
     void cpuAndCudaLibrariesOpenSideBySide() {
         // Both export the same symbols; each has its own SymbolLookup, so each answers as itself.
