@@ -5,7 +5,8 @@
 Writes model_index.json (UnCLIPPipeline), prior/, prior_scheduler/, text_proj/, decoder/, decoder_scheduler/,
 super_res_first/, super_res_last/ (the same weights: this model has one super-resolution network),
 super_res_scheduler/, text_encoder/, tokenizer/, and, for image variations, image_encoder/ and
-feature_extractor/ (not listed in model_index.json, as in Karlo's text-to-image folder).
+feature_extractor/ (not listed in model_index.json, as in Karlo's text-to-image folder); and
+zero_shot_templates.json, the prompt template unclip4j's classify uses with this CLIP.
 Weights are stored as float16 safetensors to stay inside the size budget; every config says so
 (`torch_dtype` / the safetensors header); load them into float32 modules to run on the CPU.
 """
@@ -16,6 +17,11 @@ import shutil
 
 from common import (DECODER_CFG, DECODER_SCHED, MODEL_DIR, PRIOR_CFG, PRIOR_SCHED, RUNS, SR_CFG, SR_SCHED,
                     TEXT_PROJ_CFG, clip_processor, torch)
+
+
+TEMPLATES_COMMENT = ("Zero-shot prompt templates for this model's CLIP ({} = the label), read by unclip4j's classify. "
+                     "This CLIP was trained on bare captions such as 'a red circle left of a blue square on a white "
+                     "background', never 'a photo of ...' (training/README.md), so the label goes in as it is.")
 
 
 def build_pipeline():
@@ -75,6 +81,10 @@ def main():
     cfg["logit_scale_init_value"] = float(ls)
     with open(os.path.join(a.out, "text_encoder", "config.json"), "w") as f:
         json.dump(cfg, f, indent=2, sort_keys=True)
+    # the zero-shot template that suits this CLIP, for unclip4j's classify: it learned bare captions
+    with open(os.path.join(a.out, "zero_shot_templates.json"), "w") as f:
+        json.dump({"_comment": TEMPLATES_COMMENT, "templates": ["{}"]}, f, indent=2)
+        f.write("\n")
     total = 0
     for r, _, fs in os.walk(a.out):
         for f in fs:

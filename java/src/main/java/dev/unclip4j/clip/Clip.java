@@ -45,6 +45,7 @@ public final class Clip implements AutoCloseable {
     private final ClipTextEncoder text;
     private final ClipVisionEncoder vision;
     private final double logitScale;
+    private final List<String> templates;
     private final Workspace ws;
 
     /** Opens {@code model} on {@code backend} in float32. */
@@ -66,6 +67,7 @@ public final class Clip implements AutoCloseable {
         this.images = ClipImageProcessorAdapter.of(files);
         Weight scale = files.logitScale();
         this.logitScale = scale == null ? DEFAULT_LOGIT_SCALE : Math.exp(scale.floats()[0]);
+        this.templates = files.templates() != null ? files.templates() : DEFAULT_TEMPLATES;
         ClipTextEncoder t = null;
         ClipVisionEncoder v = null;
         try {
@@ -96,6 +98,15 @@ public final class Clip implements AutoCloseable {
 
     public ClipTokenizer tokenizer() {
         return tokenizer;
+    }
+
+    /**
+     * The zero-shot templates that suit this CLIP: those its folder names in
+     * {@value ClipModelFiles#TEMPLATES_FILE} (the built-in model's CLIP learned bare captions, so
+     * its file says {@code "{}"}), else {@link #DEFAULT_TEMPLATES}.
+     */
+    public List<String> templates() {
+        return templates;
     }
 
     /** The projected text embedding of each prompt, [prompts][projection_dim], optionally L2-normalised. */

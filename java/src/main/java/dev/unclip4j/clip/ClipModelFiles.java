@@ -3,6 +3,7 @@ package dev.unclip4j.clip;
 import dev.unclip4j.image.ClipImageProcessor;
 import dev.unclip4j.image.OpenAiClipTransform;
 import dev.unclip4j.io.Checkpoint;
+import dev.unclip4j.io.ConfigReader;
 import dev.unclip4j.io.WeightFormatException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,6 +31,13 @@ import java.util.List;
 public final class ClipModelFiles implements AutoCloseable {
     public enum Kind { HUGGING_FACE, OPENAI, DIFFUSERS_UNCLIP }
 
+    /**
+     * The file in a model folder that names the zero-shot prompt templates its CLIP suits:
+     * {@code {"templates": ["{}"]}}, each with {} for the label; keys starting with "_" are
+     * comments. Without it, openai/CLIP's "a photo of a {}." is used.
+     */
+    public static final String TEMPLATES_FILE = "zero_shot_templates.json";
+
     private final Path root;
     private final Kind kind;
     private final List<Checkpoint> checkpoints;
@@ -40,6 +48,7 @@ public final class ClipModelFiles implements AutoCloseable {
     private final ClipImageProcessor imageProcessor;
     private final OpenAiClipTransform openAiTransform;
     private final List<String> unexpected;
+    private final List<String> templates;
 
     private ClipModelFiles(Path root, Kind kind, List<Checkpoint> checkpoints, ClipWeights.Text text,
                            ClipWeights.Vision vision, Weight logitScale, ClipTokenizer tokenizer,
@@ -54,6 +63,7 @@ public final class ClipModelFiles implements AutoCloseable {
         this.imageProcessor = imageProcessor;
         this.openAiTransform = openAiTransform;
         this.unexpected = List.copyOf(unexpected);
+        this.templates = root == null ? null : readTemplates(root.resolve(TEMPLATES_FILE));
         if (tokenizer != null && text != null) tokenizer.checkFits(text.config());
     }
 
@@ -135,6 +145,19 @@ public final class ClipModelFiles implements AutoCloseable {
         }
     }
 
+    private static List<String> readTemplates(Path file) {
+        if (!Files.isRegularFile(file)) return null;
+        ConfigReader r = new ConfigReader(file.toString(), ConfigReader.parse(file));
+        List<String> t = r.strings("templates", null);
+        if (t == null || t.isEmpty()) throw new WeightFormatException(file + ": 'templates' must list at least one template");
+        for (String s : t) {
+            if (!s.contains("{}")) throw new WeightFormatException(file + ": template \"" + s + "\" has no {} for the label");
+        }
+        r.ignore(r.unreadKeys().stream().filter(k -> k.startsWith("_")).toArray(String[]::new));
+        r.rejectUnreadKeys();
+        return List.copyOf(t);
+    }
+
     private static boolean hasTokenizer(Path dir) {
         return Files.isRegularFile(dir.resolve("tokenizer.json")) || Files.isRegularFile(dir.resolve("vocab.json"))
                 || Files.isRegularFile(dir.resolve("bpe_simple_vocab_16e6.txt.gz"));
@@ -176,6 +199,11 @@ public final class ClipModelFiles implements AutoCloseable {
     /** openai/CLIP's own preprocessing, for OpenAI checkpoints with a vision tower; else null. */
     public OpenAiClipTransform openAiTransform() {
         return openAiTransform;
+    }
+
+    /** The zero-shot templates the folder names in {@value #TEMPLATES_FILE}, or null. */
+    public List<String> templates() {
+        return templates;
     }
 
     /** Tensors no role took, over all the checkpoints. */
