@@ -1,6 +1,8 @@
 package dev.unclip4j.cli;
 
+import dev.unclip4j.api.Unclip;
 import dev.unclip4j.clip.Clip;
+import dev.unclip4j.clip.ClipModelFiles;
 import dev.unclip4j.tensor.Backend;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -24,11 +26,11 @@ final class ClassifyCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--model", paramLabel = "DIR", description = "A Hugging Face CLIP folder, an OpenAI/open_clip "
-            + "checkpoint or a diffusers UnCLIP folder with an image encoder (required: there is no default model yet).")
+            + "checkpoint or a diffusers UnCLIP folder with an image encoder (default: the built-in " + Unclip.BUILT_IN + ").")
     Path model;
 
     @Option(names = "--template", paramLabel = "T", description = "A prompt template with {} for the label; repeat "
-            + "for an ensemble (default: \"a photo of a {}.\").")
+            + "for an ensemble (default: the model folder's " + ClipModelFiles.TEMPLATES_FILE + ", else \"a photo of a {}.\").")
     List<String> templates;
 
     @Parameters(index = "0", paramLabel = "IMAGE", description = "The image.")
@@ -39,11 +41,10 @@ final class ClassifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Path m = ClipCommands.requireModel(model, spec);
-        List<String> t = templates == null || templates.isEmpty() ? Clip.DEFAULT_TEMPLATES : templates;
+        Path m = ClipCommands.modelOrBuiltIn(model);
         List<Clip.Prediction> ps;
         try (Backend backend = Backend.named(common.device); Clip clip = Clip.open(m, backend)) {
-            ps = clip.classify(image, labels, t);
+            ps = clip.classify(image, labels, templates == null || templates.isEmpty() ? clip.templates() : templates);
         }
         PrintWriter out = spec.commandLine().getOut();
         for (Clip.Prediction p : ps) out.println(String.format(Locale.ROOT, "%.6f\t%s", p.probability(), p.label()));

@@ -3,7 +3,9 @@ package dev.unclip4j.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.unclip4j.api.Unclip;
 import dev.unclip4j.clip.Clip;
+import dev.unclip4j.io.AtomicFiles;
 import dev.unclip4j.tensor.Backend;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -36,7 +38,7 @@ final class EmbedCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--model", paramLabel = "DIR", description = "A Hugging Face CLIP folder, an OpenAI/open_clip "
-            + "checkpoint or a diffusers UnCLIP folder (required: there is no default model yet).")
+            + "checkpoint or a diffusers UnCLIP folder (default: the built-in " + Unclip.BUILT_IN + ").")
     Path model;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
@@ -53,7 +55,7 @@ final class EmbedCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Path m = ClipCommands.requireModel(model, spec);
+        Path m = ClipCommands.modelOrBuiltIn(model);
         if (format == Format.npy && output == null) {
             throw new IllegalArgumentException("--format npy writes binary: give -o FILE");
         }
@@ -64,7 +66,7 @@ final class EmbedCommand implements Callable<Integer> {
         }
         byte[] bytes = format == Format.npy ? Npy.float32(e, e.length) : json(e).getBytes(StandardCharsets.UTF_8);
         if (output != null) {
-            ClipCommands.writeAtomically(output, bytes);
+            AtomicFiles.write(output, bytes);
         } else {
             spec.commandLine().getOut().print(new String(bytes, StandardCharsets.UTF_8));
             spec.commandLine().getOut().flush();

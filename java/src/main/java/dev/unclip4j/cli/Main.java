@@ -1,88 +1,65 @@
 package dev.unclip4j.cli;
 
-import dev.unclip4j.tensor.Backend;
+import dev.unclip4j.api.Unclip;
+import java.io.Console;
 import java.io.PrintWriter;
-import java.nio.file.Path;
-import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** The {@code unclip} command line. */
-@Command(name = "unclip", mixinStandardHelpOptions = true, version = "unclip4j 0.1.0-SNAPSHOT",
+@Command(name = "unclip", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "DALL·E 2-style (unCLIP) text-to-image generation on the CPU or a CUDA GPU.",
-        subcommands = {Main.Generate.class, Main.Info.class, EmbedCommand.class, ClassifyCommand.class})
+        subcommands = {GenerateCommand.class, VariationsCommand.class, InterpolateCommand.class, EditCommand.class,
+                EmbedCommand.class, ClassifyCommand.class, InfoCommand.class})
 public final class Main {
+    /** Whether standard output is an interactive terminal: progress bars there, plain lines elsewhere. */
+    final boolean terminal;
+
+    Main(boolean terminal) {
+        this.terminal = terminal;
+    }
+
     /** Options every subcommand shares. */
     static final class Common {
         @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})")
         String device;
 
-        @Option(names = "--verbose", description = "Print stack traces of errors.")
+        @Option(names = "--verbose", description = "Say more (the device, load time), and print stack traces of errors.")
         boolean verbose;
+
+        @Option(names = "--quiet", description = "Print no progress and no stage times.")
+        boolean quiet;
     }
 
-    @Command(name = "generate", description = "Generate an image from a text prompt.")
-    static final class Generate implements Callable<Integer> {
-        @CommandLine.Mixin
-        Common common = new Common();
-
-        @Parameters(index = "0", description = "The prompt.")
-        String prompt;
-
-        @Option(names = {"-o", "--output"}, defaultValue = "unclip.png", description = "Output PNG (default: ${DEFAULT-VALUE}).")
-        Path output;
-
-        @Option(names = "--seed", defaultValue = "0", description = "Random seed (default: ${DEFAULT-VALUE}).")
-        long seed;
-
+    /** {@code --version}: the version the build filtered into version.properties. */
+    static final class Version implements CommandLine.IVersionProvider {
         @Override
-        public Integer call() {
-            try (Backend backend = Backend.named(common.device)) {
-                System.err.println("unclip generate: the generation pipeline is not built yet "
-                        + "(the kernels and CLIP are in; the prior, decoder and super-resolution models and the unCLIP scheduler are next).");
-                System.err.println("Backend that would run it: " + backend);
-                return 3;
-            }
-        }
-    }
-
-    @Command(name = "info", description = "Show which backends and devices this machine can use.")
-    static final class Info implements Callable<Integer> {
-        @CommandLine.Mixin
-        Common common = new Common();
-
-        @Override
-        public Integer call() {
-            try (Backend cpu = Backend.cpu()) {
-                System.out.println("cpu:  " + cpu.device());
-            }
-            String reason = Backend.cudaUnavailableReason();
-            if (reason == null) {
-                try (Backend cuda = Backend.cuda(0)) {
-                    System.out.println("cuda: " + cuda.device());
-                }
-            } else {
-                System.out.println("cuda: unavailable (" + reason + ")");
-            }
-            try (Backend chosen = Backend.named(common.device)) {
-                System.out.println("--device " + common.device + " runs on: " + chosen.name());
-            }
-            return 0;
+        public String[] getVersion() {
+            return new String[] {"unclip4j " + Unclip.VERSION};
         }
     }
 
     public static void main(String[] args) {
-        System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+        // Warnings of the library (e.g. a prompt truncated to CLIP's context) as one line each.
+        System.setProperty("java.util.logging.SimpleFormatter.format", "unclip: %4$s: %5$s%6$s%n");
+        Console console = System.console();
+        boolean terminal = console != null && console.isTerminal();
+        System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true), terminal));
+    }
+
+    /** {@link #execute(String[], PrintWriter, PrintWriter, boolean)} as on a non-terminal. */
+    static int execute(String[] args, PrintWriter out, PrintWriter err) {
+        return execute(args, out, err, false);
     }
 
     /**
      * Runs the command line with the given streams and returns its exit status: errors are one
-     * line on err ("unclip: message") and status 1, the stack trace too with --verbose.
+     * line on err ("unclip: message") and status 1, the stack trace too with --verbose; usage
+     * errors are one line and status 2.
      */
-    static int execute(String[] args, PrintWriter out, PrintWriter err) {
-        CommandLine cli = new CommandLine(new Main());
+    static int execute(String[] args, PrintWriter out, PrintWriter err, boolean terminal) {
+        CommandLine cli = new CommandLine(new Main(terminal));
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {

@@ -14,7 +14,8 @@ public record Edit(String from, String to, int frames, double maxAngle, int deco
                 TextToImage.DECODER_GUIDANCE, Seeds.of(seed));
     }
 
-    void validate() {
+    /** Fails naming the first bad setting, before any work starts. */
+    public void validate() {
         if (from == null || to == null) throw new IllegalArgumentException("an edit needs a --from and a --to text");
         if (!(maxAngle > 0 && maxAngle <= 1)) throw new IllegalArgumentException("the edit's angle must be in (0, 1], not " + maxAngle);
         asInterpolation().validate();

@@ -17,7 +17,8 @@ public record Interpolation(int frames, int priorSteps, int decoderSteps, int su
                 TextToImage.PRIOR_GUIDANCE, TextToImage.DECODER_GUIDANCE, Seeds.of(seed), false);
     }
 
-    void validate() {
+    /** Fails naming the first bad setting, before any work starts. */
+    public void validate() {
         if (frames < 2) throw new IllegalArgumentException("an interpolation needs at least 2 frames, not " + frames);
         Checks.steps("prior", priorSteps);
         Checks.steps("decoder", decoderSteps);

@@ -32,7 +32,7 @@ public record TextToImage(List<String> prompts, TextConditioning text, int image
     }
 
     /** Fails naming the first bad setting, before any work starts. */
-    void validate() {
+    public void validate() {
         if ((prompts == null) == (text == null)) throw new IllegalArgumentException("give either prompts or text embeddings");
         if (prompts != null && prompts.isEmpty()) throw new IllegalArgumentException("no prompts");
         if (imagesPerPrompt < 1) throw new IllegalArgumentException("images per prompt must be at least 1, not " + imagesPerPrompt);

@@ -23,7 +23,8 @@ public record Variations(List<RgbImage> images, float[][] imageEmbeddings, int i
                 TextToImage.DECODER_GUIDANCE, Seeds.of(seed));
     }
 
-    void validate() {
+    /** Fails naming the first bad setting, before any work starts. */
+    public void validate() {
         if ((images == null) == (imageEmbeddings == null)) throw new IllegalArgumentException("give either images or image embeddings");
         if ((images != null && images.isEmpty()) || (imageEmbeddings != null && imageEmbeddings.length == 0)) {
             throw new IllegalArgumentException("no images");

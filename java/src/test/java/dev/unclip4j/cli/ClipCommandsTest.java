@@ -85,7 +85,7 @@ class ClipCommandsTest {
             assertArrayEquals(want, got);
         }
         try (Stream<Path> s = Files.list(dir)) {
-            assertTrue(s.noneMatch(p -> p.getFileName().toString().endsWith(".tmp")), "a temporary file was left behind");
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().endsWith(".part")), "a temporary file was left behind");
         }
     }
 
@@ -107,14 +107,16 @@ class ClipCommandsTest {
     }
 
     @Test
-    void errorsAreOneLineAndNonZero() throws Exception {
-        Run r = run("embed", "--text", "a cat");
-        assertNotEquals(0, r.status());
-        assertEquals(1, r.err().strip().lines().count(), r.err());
-        assertTrue(r.err().contains("--model DIR is required"), r.err());
+    void withoutModelTheBuiltInOneIsUsed() throws Exception {
+        Run r = run("embed", "--text", "a red circle");
+        assertEquals(0, r.status(), r.err());
+        assertEquals(128, new ObjectMapper().readTree(r.out()).get("dim").asInt(), "the built-in CLIP's projection_dim");
+    }
 
+    @Test
+    void errorsAreOneLineAndNonZero() throws Exception {
         Path notImage = Files.writeString(dir.resolve("notes.png"), "hello");
-        r = run("classify", "--model", model.toString(), notImage.toString(), "cat", "dog");
+        Run r = run("classify", "--model", model.toString(), notImage.toString(), "cat", "dog");
         assertNotEquals(0, r.status());
         assertEquals(1, r.err().strip().lines().count(), r.err());
         assertTrue(r.err().contains("notes.png"), r.err());

@@ -1,0 +1,186 @@
+package dev.unclip4j.api;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.unclip4j.bindings.Status;
+import dev.unclip4j.bindings.UnclipException;
+import dev.unclip4j.clip.Clip;
+import dev.unclip4j.image.RgbImage;
+import dev.unclip4j.io.WeightFormatException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The Java API on the built-in model: requests from many threads queue and give the images they
+ * give alone; cancellation from another thread stops a request promptly (between steps, or
+ * inside one through the native flag) and leaves the model usable; CLIP through the same model.
+ */
+class UnclipApiTest {
+    static Unclip unclip;
+    static ExecutorService threads;
+
+    @BeforeAll
+    static void load() {
+        unclip = Unclip.builder(Unclip.builtInModel()).device("cpu").build();
+        threads = Executors.newCachedThreadPool();
+    }
+
+    @AfterAll
+    static void close() {
+        threads.shutdownNow();
+        unclip.close();
+    }
+
+    static Request fast(String prompt, long seed) {
+        return Request.of(prompt).withSeed(seed).withSteps(2, 2, 2);
+    }
+
+    @Test
+    void concurrentRequestsQueueAndGiveTheImagesTheyGiveAlone() throws Exception {
+        List<Request> requests = List.of(fast("a red circle", 1), fast("a blue square on a yellow background", 2),
+                fast("a green triangle", 3).withImagesPerPrompt(2), Request.of("a white diamond", "a black circle").withSeed(4)
+                        .withSteps(2, 3, 2).withGuidance(1, 1));
+        List<List<RgbImage>> alone = new ArrayList<>();
+        for (Request r : requests) alone.add(unclip.generate(r).images());
+
+        // Each request's steps, as the listener sees them: a request that ran alone reports all of its
+        // steps before the next request reports any.
+        List<String> events = Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch go = new CountDownLatch(1);
+        List<Future<Result>> futures = new ArrayList<>();
+        for (int i = 0; i < requests.size(); i++) {
+            int k = i;
+            futures.add(threads.submit(() -> {
+                go.await();
+                return unclip.generate(requests.get(k), (stage, step, steps) -> events.add(k + " " + stage));
+            }));
+        }
+        go.countDown();
+        for (int i = 0; i < requests.size(); i++) {
+            List<RgbImage> got = futures.get(i).get(2, TimeUnit.MINUTES).images();
+            assertEquals(alone.get(i).size(), got.size());
+            for (int j = 0; j < got.size(); j++) assertArrayEquals(alone.get(i).get(j).rgb(), got.get(j).rgb(), "request " + i);
+        }
+        List<String> order = new ArrayList<>();
+        for (String e : events) {
+            String request = e.split(" ")[0];
+            if (order.isEmpty() || !order.getLast().equals(request)) order.add(request);
+        }
+        assertEquals(requests.size(), order.size(), "requests ran one after another, not interleaved: " + order);
+    }
+
+    @Test
+    void cancelStopsARunningRequestPromptlyAndTheModelStaysUsable() throws Exception {
+        Request quick = fast("a red circle", 5);
+        byte[] before = unclip.generate(quick).images().getFirst().rgb();
+        CountDownLatch decoding = new CountDownLatch(1);
+        Future<Result> running = threads.submit(() -> unclip.generate(Request.of("a blue square"), (stage, step, steps) -> {
+            if (stage.equals("decoder")) decoding.countDown();
+        }));
+        assertTrue(decoding.await(2, TimeUnit.MINUTES));
+        long t0 = System.nanoTime();
+        unclip.cancel();
+        ExecutionException e = assertThrows(ExecutionException.class, () -> running.get(1, TimeUnit.MINUTES));
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        assertInstanceOf(CancellationException.class, e.getCause());
+        // A decoder step of the built-in model takes about 0.2 s here; the request stops within one.
+        assertTrue(seconds < 2, "stopped after " + seconds + " s");
+        assertArrayEquals(before, unclip.generate(quick).images().getFirst().rgb(), "the same image after a cancel");
+    }
+
+    @Test
+    void aCancelDuringAStepStopsTheNativeOps() {
+        // cancel() from the listener: the flag is up before the next step's ops run, which see it
+        // (the check between steps comes only after them).
+        CancellationException e = assertThrows(CancellationException.class, () -> unclip.generate(
+                Request.of("a red circle").withSteps(3, 2, 2), (stage, step, steps) -> unclip.cancel()));
+        UnclipException cause = assertInstanceOf(UnclipException.class, e.getCause(), "the native status");
+        assertEquals(Status.CANCELLED, cause.status());
+        assertEquals(128, unclip.generate(fast("a red circle", 1)).images().getFirst().width());
+    }
+
+    @Test
+    void cancelAlsoDropsTheRequestsQueuedBehind() throws Exception {
+        CountDownLatch running = new CountDownLatch(1);
+        Future<Result> first = threads.submit(() -> unclip.generate(Request.of("a red circle"), (stage, step, steps) -> running.countDown()));
+        assertTrue(running.await(2, TimeUnit.MINUTES));
+        Future<Result> queued = threads.submit(() -> unclip.generate(fast("a blue circle", 1)));
+        Thread.sleep(200);  // let it reach the queue
+        unclip.cancel();
+        for (Future<Result> f : List.of(first, queued)) {
+            ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(1, TimeUnit.MINUTES));
+            assertInstanceOf(CancellationException.class, e.getCause());
+        }
+        assertEquals(1, unclip.generate(fast("a blue circle", 1)).images().size(), "a request after the cancel runs");
+    }
+
+    @Test
+    void everyPipelineRunsThroughTheApi(@TempDir Path dir) {
+        RgbImage image = unclip.generate(fast("a red circle", 1)).images().getFirst();
+        Result v = unclip.variations(VariationsRequest.of(image).withImagesPerImage(2).withSteps(2, 2));
+        assertEquals(2, v.images().size());
+        assertEquals(2, v.imageEmbeddings().length);
+        assertEquals(List.of("text", "decoder", "super-res"), List.copyOf(v.stageTimes().keySet()));
+        Result i = unclip.interpolate(InterpolateRequest.between("a red circle", "a blue square").withFrames(3).withSteps(2, 2, 2));
+        assertEquals(3, i.images().size());
+        Result ii = unclip.interpolate(InterpolateRequest.between(image, image).withFrames(2).withSteps(2, 2, 2).withFixedNoise(true));
+        assertArrayEquals(ii.images().get(0).rgb(), ii.images().get(1).rgb(), "equal ends and shared noise: equal frames");
+        Result e = unclip.edit(EditRequest.of(image, "a red circle", "a green circle").withFrames(2).withSteps(2, 2));
+        assertEquals(2, e.images().size());
+        assertTrue(e.total().toNanos() > 0);
+    }
+
+    @Test
+    void clipThroughTheModelUsesItsOwnTemplate(@TempDir Path dir) {
+        assertEquals(List.of("{}"), unclip.zeroShotTemplates());
+        float[] t = unclip.embedText("a red circle", true);
+        assertEquals(128, t.length);
+        double norm = 0;
+        for (float x : t) norm += x * x;
+        assertEquals(1, norm, 1e-5);
+        Path png = dir.resolve("circle.png");
+        unclip.generate(Request.of("a large red circle in the middle on a white background").withSteps(10, 10, 4).withSeed(1))
+                .images().getFirst().writePng(png);
+        assertEquals(128, unclip.embedImage(png, false).length);
+        List<Clip.Prediction> p = unclip.classify(png, List.of("a large green square in the middle on a white background",
+                "a large red circle in the middle on a white background"));
+        assertEquals("a large red circle in the middle on a white background", p.getFirst().label());
+    }
+
+    @Test
+    void requestsAreCheckedBeforeTheyQueue() {
+        assertThrows(IllegalArgumentException.class, () -> unclip.generate(Request.of("a").withImagesPerPrompt(0)));
+        assertThrows(IllegalArgumentException.class, () -> unclip.generate(Request.of("a").withSteps(0, 2, 2)));
+        assertThrows(IllegalArgumentException.class, () -> unclip.generate(Request.of()));
+        assertThrows(IllegalArgumentException.class, () -> unclip.interpolate(InterpolateRequest.between("a", "b").withFrames(1)));
+        assertThrows(IllegalArgumentException.class, () -> unclip.variations(VariationsRequest.of()));
+    }
+
+    @Test
+    void loadingFailsNamingTheProblemAndAClosedInstanceRefuses(@TempDir Path dir) {
+        WeightFormatException e = assertThrows(WeightFormatException.class, () -> Unclip.load(dir.resolve("none")));
+        assertTrue(e.getMessage().contains("none"), e.getMessage());
+        Unclip other = Unclip.builder(Unclip.builtInModel()).device("cpu").threads(1).build();
+        assertTrue(other.device().startsWith("cpu (") && other.device().contains(" 1 OpenMP threads"), other.device());
+        other.close();
+        other.close();
+        assertThrows(IllegalStateException.class, () -> other.generate(fast("a red circle", 1)));
+    }
+}
