@@ -1,15 +1,19 @@
 package dev.unclip4j.pipeline;
 
 import dev.unclip4j.bindings.DType;
+import dev.unclip4j.clip.ClipConfig;
 import dev.unclip4j.clip.ClipModelFiles;
+import dev.unclip4j.clip.ClipTextConfig;
 import dev.unclip4j.clip.ClipTextEncoder;
 import dev.unclip4j.clip.ClipTokenizer;
 import dev.unclip4j.clip.ClipVisionEncoder;
 import dev.unclip4j.image.ClipImageProcessor;
 import dev.unclip4j.io.ConfigReader;
 import dev.unclip4j.io.WeightFormatException;
+import dev.unclip4j.model.PriorConfig;
 import dev.unclip4j.model.PriorTransformer;
 import dev.unclip4j.model.TextProjection;
+import dev.unclip4j.model.TextProjectionConfig;
 import dev.unclip4j.schedule.UnCLIPSchedulerConfig;
 import dev.unclip4j.schedule.UnCLIPSchedulerConfig.VarianceType;
 import dev.unclip4j.tensor.Backend;
@@ -28,7 +32,7 @@ import java.util.List;
  * feature_extractor.
  *
  * <p>Every config is read and the components are checked against each other before any weight
- * is uploaded: a folder whose parts disagree (the prior's embedding width ≠ CLIP's projection,
+ * is read: a folder whose parts disagree (the prior's embedding width ≠ CLIP's projection,
  * the decoder's text width ≠ text_proj's output, super-resolution input channels ≠ 2 × image
  * channels, an output width that does not fit its scheduler's variance type, a sample size a U-Net
  * cannot halve down to its lowest block) fails with a message naming both sides.
@@ -63,9 +67,11 @@ public final class UnclipModel implements AutoCloseable {
         UNetConfig decoderConfig = UNetConfig.read(component(root, "decoder"), "decoder");
         UNetConfig srFirst = UNetConfig.read(component(root, "super_res_first"), "super_res_first");
         UNetConfig srLast = UNetConfig.read(component(root, "super_res_last"), "super_res_last");
-        component(root, "prior");
-        component(root, "text_proj");
+        PriorConfig priorConfig = PriorConfig.read(component(root, "prior").resolve("config.json"));
+        TextProjectionConfig projConfig = TextProjectionConfig.read(component(root, "text_proj").resolve("config.json"));
+        ClipTextConfig textConfig = ClipConfig.read(component(root, "text_encoder")).text();
         checkUNets(decoderConfig, srFirst, srLast);
+        checkConditioning(textConfig, priorConfig, projConfig, decoderConfig);
         try {
             ClipModelFiles clip = own(ClipModelFiles.open(root));
             tokenizer = clip.tokenizer();
@@ -74,7 +80,12 @@ public final class UnclipModel implements AutoCloseable {
             featureExtractor = clip.imageProcessor();
             prior = own(PriorTransformer.load(root.resolve("prior"), backend, dtype));
             textProj = own(TextProjection.load(root.resolve("text_proj"), backend, dtype));
-            checkConditioning(decoderConfig);
+            int sequence = tokenizer.contextLength() + 3 + (priorConfig.prdEmbedding() ? 1 : 0);
+            if (priorConfig.positions() != sequence && priorConfig.positions() != 1) {  // one row broadcasts
+                throw new WeightFormatException(root + ": the prior has " + priorConfig.positions() + " positions"
+                        + " (num_embeddings + additional_embeddings), but the tokenizer's " + tokenizer.contextLength()
+                        + " tokens make sequences of " + sequence);
+            }
             decoder = own(UNet.load(root.resolve("decoder"), "decoder", backend, dtype));
             superResFirst = own(UNet.load(root.resolve("super_res_first"), "super_res_first", backend, dtype));
             superResLast = own(UNet.load(root.resolve("super_res_last"), "super_res_last", backend, dtype));
@@ -113,9 +124,6 @@ public final class UnclipModel implements AutoCloseable {
     }
 
     private void checkUNets(UNetConfig decoder, UNetConfig first, UNetConfig last) {
-        checkOutput(decoder, decoderScheduler);
-        checkOutput(first, superResScheduler);
-        checkOutput(last, superResScheduler);
         for (UNetConfig sr : List.of(first, last)) {
             if (sr.inChannels() != 2 * decoder.inChannels()) {
                 throw new WeightFormatException(root + ": " + sr.component() + " takes " + sr.inChannels()
@@ -126,6 +134,14 @@ public final class UnclipModel implements AutoCloseable {
                 throw new WeightFormatException(root + ": super_res_first and super_res_last have different sample_size");
             }
         }
+        int c = decoder.inChannels();
+        checkOutput(decoder, c, decoderScheduler);
+        checkOutput(first, c, superResScheduler);
+        checkOutput(last, c, superResScheduler);
+        if (decoder.inChannels() != 3) {
+            throw new WeightFormatException(root + ": the decoder makes " + decoder.inChannels() + "-channel images; the"
+                    + " pipeline writes RGB (in_channels 3)");
+        }
         checkSampleSize(decoder);
         checkSampleSize(first);
         if (first.sampleSize()[0] < decoder.sampleSize()[0] || first.sampleSize()[1] < decoder.sampleSize()[1]) {
@@ -134,9 +150,8 @@ public final class UnclipModel implements AutoCloseable {
         }
     }
 
-    /** A U-Net's output must be what its scheduler's variance type reads: C, or 2C for learned_range. */
-    private void checkOutput(UNetConfig unet, UnCLIPSchedulerConfig scheduler) {
-        int c = unet.component().startsWith("super_res") ? unet.inChannels() / 2 : unet.inChannels();
+    /** A U-Net's output must be what its scheduler's variance type reads: C image channels, or 2C for learned_range. */
+    private void checkOutput(UNetConfig unet, int c, UnCLIPSchedulerConfig scheduler) {
         int want = scheduler.varianceType() == VarianceType.LEARNED_RANGE ? 2 * c : c;
         if (unet.outChannels() != want) {
             throw new WeightFormatException(root + ": " + unet.component() + " has " + unet.outChannels()
@@ -156,13 +171,16 @@ public final class UnclipModel implements AutoCloseable {
     }
 
     /** The widths that pass from CLIP through the prior and text_proj into the decoder must agree. */
-    private void checkConditioning(UNetConfig decoder) {
-        int proj = textEncoder.config().projectionDim(), hidden = textEncoder.config().hiddenSize();
-        var p = prior.config();
-        var t = textProj.config();
+    private void checkConditioning(ClipTextConfig text, PriorConfig p, TextProjectionConfig t, UNetConfig decoder) {
+        int proj = text.projectionDim(), hidden = text.hiddenSize();
         if (p.embeddingProjDim() != proj || p.clipEmbedDim() != proj) {
             throw new WeightFormatException(root + ": the prior reads a " + p.embeddingProjDim() + "-wide text embedding and"
                     + " predicts a " + p.clipEmbedDim() + "-wide image embedding, but CLIP's projection_dim is " + proj);
+        }
+        int priorText = p.encoderHidProj() ? p.embeddingDim() : p.innerDim();
+        if (hidden != priorText) {
+            throw new WeightFormatException(root + ": the prior reads " + priorText + "-wide text hidden states, CLIP's"
+                    + " hidden_size is " + hidden);
         }
         if (t.clipEmbeddingsDim() != proj || t.clipEmbeddingsDim() != hidden) {
             throw new WeightFormatException(root + ": text_proj's clip_embeddings_dim " + t.clipEmbeddingsDim()

@@ -60,9 +60,15 @@ class PipelineParityTest {
 
     @AfterAll
     static void close() {
+        closeAll();
+        cpu.close();
+    }
+
+    static void closeAll() {
         PIPELINES.values().forEach(UnclipPipeline::close);
         MODELS.forEach(UnclipModel::close);
-        cpu.close();
+        PIPELINES.clear();
+        MODELS.clear();
     }
 
     static Path fixtures() {
@@ -87,10 +93,11 @@ class PipelineParityTest {
         }
     }
 
-    private static UnclipPipeline pipeline(String model) {
-        return PIPELINES.computeIfAbsent(model, name -> {
-            Path dir = name.equals("builtin") ? builtinModel() : fixtures().resolve(name);
-            UnclipModel m = UnclipModel.load(dir, cpu, DType.F32);
+    /** The pipeline of a fixture's model ("builtin" or a folder under fixtures/pipeline) on a backend, loaded once. */
+    static UnclipPipeline pipeline(String model, Backend backend) {
+        return PIPELINES.computeIfAbsent(model + " on " + backend.name(), key -> {
+            Path dir = model.equals("builtin") ? builtinModel() : fixtures().resolve(model);
+            UnclipModel m = UnclipModel.load(dir, backend, DType.F32);
             MODELS.add(m);
             return new UnclipPipeline(m);
         });
@@ -121,10 +128,15 @@ class PipelineParityTest {
     @ParameterizedTest
     @MethodSource("cases")
     void matchesDiffusers(String name) throws IOException {
+        check(name, cpu);
+    }
+
+    /** Runs fixture {@code name} on {@code backend} in float32 and checks it against diffusers' recording. */
+    static void check(String name, Backend backend) throws IOException {
         Path dir = fixtures().resolve(name);
         JsonNode c = JSON.readTree(dir.resolve("case.json").toFile());
         JsonNode call = c.get("call");
-        UnclipPipeline p = pipeline(c.get("model").asText());
+        UnclipPipeline p = pipeline(c.get("model").asText(), backend);
         Seeds seeds = seeds(call.get("generator"));
         UnclipPipeline.Result r = switch (c.get("pipeline").asText()) {
             case "UnCLIPPipeline" -> p.textToImage(new TextToImage(strings(call.get("prompt")), null,
