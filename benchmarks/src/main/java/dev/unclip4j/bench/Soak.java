@@ -1,8 +1,17 @@
 package dev.unclip4j.bench;
 
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import dev.unclip4j.api.Request;
 import dev.unclip4j.api.Unclip;
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
+import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
@@ -11,8 +20,10 @@ import java.util.Locale;
 
 /**
  * A soak: many generations through the Java API on one loaded model, the resident memory of the
- * process (VmRSS) and the Java heap in use after a full GC recorded at regular intervals, as a
- * Markdown table on standard output. Memory that grows with the number of requests is a leak.
+ * process (VmRSS), the native memory in use as glibc's malloc counts it (mallinfo2: its arenas and
+ * mmapped blocks, where uc_alloc and all C++ allocations go) and the Java heap in use, each after
+ * a full GC, recorded at regular intervals as a Markdown table on standard output. Memory that
+ * grows with the number of requests is a leak.
  *
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp benchmarks/target/benchmarks.jar dev.unclip4j.bench.Soak \
@@ -40,8 +51,8 @@ public final class Soak {
             System.out.println("- device: " + unclip.device());
             System.out.println("- date: " + LocalDate.now() + ", unclip4j " + Unclip.VERSION + ", Java " + Runtime.version());
             System.out.println();
-            System.out.println("| generations | elapsed (s) | s / image | RSS (MiB) | heap after GC (MiB) |");
-            System.out.println("| ---: | ---: | ---: | ---: | ---: |");
+            System.out.println("| generations | elapsed (s) | s / image | RSS (MiB) | malloc in use (MiB) | heap (MiB) |");
+            System.out.println("| ---: | ---: | ---: | ---: | ---: | ---: |");
             long t0 = System.nanoTime(), last = t0;
             row(0, 0, 0);
             for (int i = 1; i <= n; i++) {
@@ -59,8 +70,22 @@ public final class Soak {
         System.gc();
         Runtime rt = Runtime.getRuntime();
         double heap = (rt.totalMemory() - rt.freeMemory()) / 1048576.0;
-        System.out.printf(Locale.ROOT, "| %d | %.0f | %.2f | %.1f | %.1f |%n", done, elapsed, perImage, rssMiB(), heap);
+        System.out.printf(Locale.ROOT, "| %d | %.0f | %.2f | %.1f | %.1f | %.1f |%n", done, elapsed, perImage, rssMiB(),
+                mallocInUseMiB(), heap);
         System.out.flush();
+    }
+
+    /** glibc's mallinfo2(): uordblks (bytes in use in the arenas) + hblkhd (bytes in mmapped blocks), in MiB. */
+    static double mallocInUseMiB() {
+        Linker linker = Linker.nativeLinker();
+        MethodHandle mallinfo2 = linker.downcallHandle(linker.defaultLookup().find("mallinfo2").orElseThrow(),
+                FunctionDescriptor.of(MemoryLayout.structLayout(MemoryLayout.sequenceLayout(10, JAVA_LONG))));
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment info = (MemorySegment) mallinfo2.invokeExact((SegmentAllocator) arena);
+            return (info.getAtIndex(JAVA_LONG, 7) + info.getAtIndex(JAVA_LONG, 4)) / 1048576.0;
+        } catch (Throwable t) {
+            throw new IllegalStateException("mallinfo2: " + t, t);
+        }
     }
 
     /** VmRSS of /proc/self/status, in MiB. */
