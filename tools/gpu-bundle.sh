@@ -26,7 +26,7 @@ fi
 
 # A runtime of just the modules the tests and benchmarks use (java.base, java.logging for JUnit,
 # java.management and jdk.unsupported for JMH, jdk.zipfs for scanning the test jar); libjvm's
-# symbols stripped to stay small. java.desktop (javax.imageio, for commands that read image
+# symbols stripped to stay small. java.desktop (javax.imageio, for commands that read or write image
 # files) is left out: it alone would take the folder past 60 MB.
 jlink --add-modules java.base,java.logging,java.management,jdk.unsupported,jdk.zipfs \
   --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output "$out/runtime"
@@ -38,7 +38,7 @@ cat > "$out/run" <<'RUN'
 #   ./run tests [JUnit console options]   the gpu-tagged tests (CUDA against CPU); add e.g. --include-tag=gpu,cpu
 #   ./run bench [JMH options]              the JMH benchmarks, e.g. ./run bench LinearBench -p backend=cuda
 #   ./run unclip [args]                    the unclip command line, e.g. ./run unclip info
-#                                          (not the commands that read image files: no javax.imageio here)
+#                                          (not the commands that read or write images: no javax.imageio here)
 #   ./run session PART OUT                 one part of a GPU session, each under 10 minutes, results in OUT:
 #                                          tests | transformer | conv | anchors | torch (see the case below)
 set -euo pipefail

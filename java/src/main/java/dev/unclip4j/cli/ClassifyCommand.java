@@ -41,6 +41,7 @@ final class ClassifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Main.Common.requireImageIo();
         Path m = ClipCommands.modelOrBuiltIn(model);
         List<Clip.Prediction> ps;
         try (Backend backend = Backend.named(common.device); Clip clip = Clip.open(m, backend)) {

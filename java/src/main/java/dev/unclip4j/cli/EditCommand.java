@@ -35,6 +35,7 @@ final class EditCommand extends PipelineCommand {
 
     @Override
     public Integer call() {
+        Main.Common.requireImageIo();
         requireAtLeast("--frames", frames, 2);
         EditRequest request = EditRequest.of(RgbImage.read(image), from, to).withFrames(frames).withSeed(seed)
                 .withSteps(decoder.steps, decoder.superResSteps).withGuidance(decoder.guidance);

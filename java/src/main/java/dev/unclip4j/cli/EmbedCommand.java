@@ -55,6 +55,7 @@ final class EmbedCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (input.image != null) Main.Common.requireImageIo();
         Path m = ClipCommands.modelOrBuiltIn(model);
         if (format == Format.npy && output == null) {
             throw new IllegalArgumentException("--format npy writes binary: give -o FILE");

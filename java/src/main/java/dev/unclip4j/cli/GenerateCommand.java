@@ -47,6 +47,7 @@ final class GenerateCommand extends PipelineCommand {
 
     @Override
     public Integer call() {
+        Main.Common.requireImageIo();
         if ((prompt == null) == (promptsFile == null)) throw usage("give a PROMPT or --prompts FILE (one of the two)");
         requireAtLeast("-n", n, 1);
         List<String> prompts = prompt != null ? List.of(prompt) : readPrompts(promptsFile);

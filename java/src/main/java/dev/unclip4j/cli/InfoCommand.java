@@ -62,6 +62,7 @@ final class InfoCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         if (image != null) {
+            Main.Common.requireImageIo();
             Map<String, String> recipe = RgbImage.readPngText(image);
             if (recipe.isEmpty()) throw new IllegalArgumentException(image + " carries no recipe (no PNG text chunks)");
             recipe.forEach((k, v) -> out.println(k + ": " + v.replace("\n", "\n  ")));

@@ -40,6 +40,7 @@ final class InterpolateCommand extends PipelineCommand {
 
     @Override
     public Integer call() {
+        Main.Common.requireImageIo();
         requireAtLeast("--frames", frames, 2);
         boolean images = isImage(a);
         if (images != isImage(b)) {

@@ -22,7 +22,7 @@ public final class Main {
 
     /** Options every subcommand shares. */
     static final class Common {
-        @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})")
+        @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "auto", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})")
         String device;
 
         @Option(names = "--verbose", description = "Say more (the device, load time), and print stack traces of errors.")
@@ -30,6 +30,20 @@ public final class Main {
 
         @Option(names = "--quiet", description = "Print no progress and no stage times.")
         boolean quiet;
+
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        boolean help;
+
+        /**
+         * Fails in one line where this Java runtime has no javax.imageio (a jlink'd runtime without
+         * java.desktop, like the GPU bundle's), before any work rather than at the first image.
+         */
+        static void requireImageIo() {
+            if (ModuleLayer.boot().findModule("java.desktop").isEmpty()) {
+                throw new IllegalStateException("this Java runtime has no javax.imageio (module java.desktop): commands "
+                        + "that read or write images need a full JDK");
+            }
+        }
     }
 
     /** {@code --version}: the version the build filtered into version.properties. */

@@ -27,6 +27,7 @@ final class VariationsCommand extends PipelineCommand {
 
     @Override
     public Integer call() {
+        Main.Common.requireImageIo();
         requireAtLeast("-n", n, 1);
         RgbImage input = RgbImage.read(image);
         VariationsRequest request = VariationsRequest.of(input).withImagesPerImage(n).withSeed(seed)

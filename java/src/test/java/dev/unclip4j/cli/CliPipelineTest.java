@@ -179,6 +179,28 @@ class CliPipelineTest {
         assertTrue(r.out().contains("  tokenizer"), r.out());
     }
 
+    @Test
+    void everyCommandsHelpNamesTheIssuesFlags() {
+        List<String> model = List.of("--model=DIR", "--device=", "--seed=S", "-o, --output=FILE.png");
+        List<String> decoder = List.of("--decoder-steps=N", "--super-res-steps=N", "--decoder-guidance=G");
+        List<String> prior = List.of("--prior-steps=N", "--prior-guidance=G");
+        Map<String, List<List<String>>> flags = Map.of(
+                "generate", List.of(model, decoder, prior, List.of("-n=N", "--threads=T", "--grid", "--prompts=FILE", "[PROMPT]")),
+                "variations", List.of(model, decoder, List.of("-n=N", "IMAGE")),
+                "interpolate", List.of(model, decoder, prior, List.of("--frames=K", "--fixed-noise", "--grid", " A B")),
+                "edit", List.of(model, decoder, List.of("--frames=K", "--from=TEXT", "--to=TEXT", "--grid", "IMAGE")),
+                "info", List.of(List.of("--model=DIR", "[IMAGE.png]")),
+                "classify", List.of(List.of("--model=DIR", "--template=T", "IMAGE", "LABEL...")),
+                "embed", List.of(List.of("--model=DIR", "--text=T", "--image=FILE")));
+        flags.forEach((command, groups) -> {
+            Cli.Run r = run(command, "--help");
+            assertEquals(0, r.status(), command + ": " + r.err());
+            for (List<String> group : groups) {
+                for (String flag : group) assertTrue(r.out().contains(flag), command + " --help lacks " + flag + ":\n" + r.out());
+            }
+        });
+    }
+
     private Path generated() {
         Path p = dir.resolve("input.png");
         Cli.Run r = run(fast("generate", PROMPT, "-o", p.toString(), "--quiet"));
