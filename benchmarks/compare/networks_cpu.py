@@ -54,9 +54,10 @@ JAR = ROOT / "benchmarks" / "target" / "benchmarks.jar"
 
 # ---- the networks ------------------------------------------------------------------------------
 
-# scripts/convert_kakao_brain_unclip_to_diffusers.py (diffusers) builds Karlo's decoder with exactly
-# these arguments, and its super-resolution nets with these but for resnet_time_scale_shift, which
-# the published karlo-v1-alpha super_res_first/config.json (and REFERENCE.md) has as scale_shift.
+# diffusers' scripts/convert_kakao_brain_unclip_to_diffusers.py builds Karlo's networks with exactly
+# these arguments. The super-resolution nets keep the default time norm (not scale_shift): Karlo's
+# own SuperResUNetModel is built without use_scale_shift_norm, and REFERENCE.md's 692 M parameters
+# are this config's (scale_shift would make 730 M); the decoder has scale_shift (885 M).
 DECODER = dict(
     sample_size=64, layers_per_block=3, block_out_channels=(320, 640, 960, 1280), in_channels=3, out_channels=6,
     down_block_types=("ResnetDownsampleBlock2D",) + ("SimpleCrossAttnDownBlock2D",) * 3,
@@ -66,7 +67,7 @@ DECODER = dict(
 SUPER_RES = dict(
     sample_size=256, layers_per_block=3, block_out_channels=(320, 640, 960, 1280), in_channels=6, out_channels=3,
     down_block_types=("ResnetDownsampleBlock2D",) * 4, up_block_types=("ResnetUpsampleBlock2D",) * 4,
-    add_attention=False, resnet_time_scale_shift="scale_shift")
+    add_attention=False)
 PRIOR = dict()  # PriorTransformer's defaults are Karlo's prior (the conversion script passes none)
 
 # --small: the same block structure with tiny widths and the same spatial sizes, to test this script.
