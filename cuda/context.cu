@@ -2,7 +2,41 @@
 // allocation. The CUDA runtime is linked statically, so only the NVIDIA driver is needed.
 #include "cuda_common.cuh"
 
+#include <cctype>
+#include <cerrno>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+
+namespace {
+
+// The release threshold of the stream-ordered memory pool: how many bytes of freed memory it
+// keeps across a synchronisation. CUDA's default, 0, hands all of it back to the driver at every
+// synchronisation, and the next cudaMallocAsync maps memory again: every denoising step would.
+// So the pool keeps everything (until the context is destroyed) unless this variable caps it.
+constexpr const char *kPoolReleaseThresholdVar = "UNCLIP_CUDA_POOL_RELEASE_THRESHOLD";
+
+// A byte count with an optional K, M or G suffix (powers of 1024): "0", "512M", "8G".
+bool parse_bytes(const char *text, uint64_t &bytes) {
+    if (!std::isdigit((unsigned char)text[0])) return false;  // strtoull would take " -1" too
+    char *end = nullptr;
+    errno = 0;
+    const unsigned long long value = std::strtoull(text, &end, 10);
+    if (errno != 0) return false;
+    int shift = 0;
+    switch (std::toupper((unsigned char)*end)) {
+        case '\0': break;
+        case 'K': shift = 10; ++end; break;
+        case 'M': shift = 20; ++end; break;
+        case 'G': shift = 30; ++end; break;
+        default: return false;
+    }
+    if (*end != '\0' || value > (UINT64_MAX >> shift)) return false;
+    bytes = (uint64_t)value << shift;
+    return true;
+}
+
+}  // namespace
 
 extern "C" {
 
@@ -18,6 +52,7 @@ UC_API uc_status uc_context_create(int32_t device, uc_context **out) {
     return uc::guarded(ctx, [&]() -> uc_status {
         int count = 0;
         cudaError_t err = cudaGetDeviceCount(&count);
+        uc::cuda::clear_last_error();
         if (err != cudaSuccess || count == 0)
             return uc::fail(ctx, UC_ERR_DEVICE, "no CUDA device: %s",
                             err != cudaSuccess ? cudaGetErrorString(err) : "the driver reports 0 devices");
@@ -30,9 +65,18 @@ UC_API uc_status uc_context_create(int32_t device, uc_context **out) {
             return uc::fail(ctx, UC_ERR_ARCH_MISMATCH,
                             "%s has compute capability %d.%d; this library has code for 8.0 and newer",
                             prop.name, prop.major, prop.minor);
+        uint64_t release_threshold = UINT64_MAX;
+        const char *setting = std::getenv(kPoolReleaseThresholdVar);
+        if (setting != nullptr && !parse_bytes(setting, release_threshold))
+            return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "%s = \"%s\" is not a byte count (e.g. 0, 512M, 8G)",
+                            kPoolReleaseThresholdVar, setting);
         ctx->device = device;
         ctx->sm_count = prop.multiProcessorCount;
         UC_CUDA_TRY(ctx, cudaSetDevice(device));
+        // The pool cudaMallocAsync takes from: the device's current one, shared by every context on it.
+        cudaMemPool_t pool = nullptr;
+        UC_CUDA_TRY(ctx, cudaDeviceGetMemPool(&pool, device));
+        UC_CUDA_TRY(ctx, cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &release_threshold));
         cudaStream_t stream = nullptr;
         UC_CUDA_TRY(ctx, cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
         ctx->stream = stream;
@@ -43,9 +87,15 @@ UC_API uc_status uc_context_create(int32_t device, uc_context **out) {
 UC_API void uc_context_destroy(uc_context *ctx) {
     if (ctx == nullptr) return;
     if (ctx->stream != nullptr) {
+        // Nothing to report failures to here; they must not be left for the next op to find.
         cudaSetDevice(ctx->device);
         cudaStreamSynchronize(ctx->stream);
         cudaStreamDestroy(ctx->stream);
+        // Hand the memory the pool kept back to the driver. Only blocks no allocation uses go; another
+        // live context on the device loses its cached blocks and maps them again when it needs them.
+        cudaMemPool_t pool = nullptr;
+        if (cudaDeviceGetMemPool(&pool, ctx->device) == cudaSuccess) cudaMemPoolTrimTo(pool, 0);
+        uc::cuda::clear_last_error();
     }
     delete ctx;
 }

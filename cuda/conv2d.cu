@@ -41,7 +41,7 @@ conv2d_simt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__
     __shared__ float xs[L::kDepth][L::kTile + 1];
     __shared__ float ws[L::kDepth][L::kTile + 1];
     const int tx = threadIdx.x % L::kThreadsPerEdge, ty = threadIdx.x / L::kThreadsPerEdge;
-    const int64_t row0 = (int64_t)blockIdx.y * L::kTile, col0 = (int64_t)blockIdx.x * L::kTile;
+    const int64_t row0 = (int64_t)blockIdx.x * L::kTile, col0 = (int64_t)blockIdx.y * L::kTile;  // output_tile_grid
     float acc[L::kWork][L::kWork] = {};
     for (int64_t p0 = 0; p0 < s.k; p0 += L::kDepth) {
         for (int idx = threadIdx.x; idx < L::kTile * L::kDepth; idx += L::kThreads) {
@@ -126,7 +126,7 @@ conv2d_mma_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__r
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
     const int group = lane / 4, quad = lane % 4;  // the mma fragment's row group and column pair
     const int warp_m = warp / 2, warp_n = warp % 2;
-    const int64_t row0 = (int64_t)blockIdx.y * L::kBlockM, col0 = (int64_t)blockIdx.x * L::kBlockN;
+    const int64_t row0 = (int64_t)blockIdx.x * L::kBlockM, col0 = (int64_t)blockIdx.y * L::kBlockN;  // output_tile_grid
 
     // This thread stages row `srow` of both tiles, k columns [scol, scol + kPerThread).
     const int srow = threadIdx.x / 2, scol = (threadIdx.x % 2) * L::kPerThread;
@@ -231,22 +231,20 @@ UC_API uc_status uc_conv2d(uc_context *ctx, uc_dtype dtype, const void *x, const
             return s;
         const int64_t oh = uc::conv_out_size(h, kh, stride, pad), ow = uc::conv_out_size(w_in, kw, stride, pad);
         if (n == 0 || oh == 0 || ow == 0 || cout == 0) return UC_OK;
-        using L = ConvTile;
         const ConvShape shape{h, w_in, cin, cout, kh, kw, stride, pad, oh, ow, n * oh * ow, kh * kw * cin};
-        const int64_t grid_x = (cout + L::kTile - 1) / L::kTile, grid_y = (shape.m + L::kTile - 1) / L::kTile;
-        if (grid_y > 65535 || grid_x > 65535)
-            return uc::fail(ctx, UC_ERR_UNSUPPORTED, "N·OH·OW = %lld or Cout = %lld exceeds this kernel's %d",
-                            (long long)shape.m, (long long)cout, 65535 * L::kTile);
         return uc::cuda::dispatch_dtype(dtype, [&](auto tag) -> uc_status {
             using T = typename decltype(tag)::type;
+            dim3 grid;
             if constexpr (std::is_same_v<T, float>) {
-                conv2d_simt_kernel<T><<<dim3((unsigned)grid_x, (unsigned)grid_y), L::kThreads, 0, ctx->stream>>>(
+                using L = ConvTile;
+                if (uc_status s = uc::cuda::output_tile_grid(ctx, shape.m, cout, L::kTile, L::kTile, grid)) return s;
+                conv2d_simt_kernel<T><<<grid, L::kThreads, 0, ctx->stream>>>(
                     static_cast<const T *>(x), static_cast<const T *>(w), static_cast<const T *>(bias),
                     static_cast<const T *>(residual), static_cast<T *>(out), shape, output_scale_factor);
             } else {
                 using M = ConvMmaTile;
-                const dim3 grid((unsigned)((cout + M::kBlockN - 1) / M::kBlockN),
-                                (unsigned)((shape.m + M::kBlockM - 1) / M::kBlockM));
+                if (uc_status s = uc::cuda::output_tile_grid(ctx, shape.m, cout, M::kBlockM, M::kBlockN, grid))
+                    return s;
                 conv2d_mma_kernel<T><<<grid, M::kThreads, 0, ctx->stream>>>(
                     static_cast<const T *>(x), static_cast<const T *>(w), static_cast<const T *>(bias),
                     static_cast<const T *>(residual), static_cast<T *>(out), shape, output_scale_factor);

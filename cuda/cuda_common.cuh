@@ -26,7 +26,18 @@ inline uc_status status_of(cudaError_t err) {
     }
 }
 
+// Clears the runtime's "last error". The runtime keeps one per host thread and every failed call
+// sets it; left set, the next launch's check (UC_CUDA_CHECK_LAUNCH) would report it against
+// another op, file and line, after that op's kernel was queued: a retry with a smaller batch
+// after an out-of-memory error would fail again, and with virtual threads another context's op
+// on the same carrier thread would. Called wherever a failed call has been dealt with. A sticky
+// error (a kernel fault that breaks the CUDA context) survives this: every later call reports it
+// again, rightly.
+inline void clear_last_error() { (void)cudaGetLastError(); }
+
+// Turns a failed call into its status and message, leaving no stale last error behind.
 inline uc_status fail_cuda(uc_context_base *ctx, cudaError_t err, const char *what, const char *file, int line) {
+    clear_last_error();
     return fail(ctx, status_of(err), "%s: %s (%s) at %s:%d", what, cudaGetErrorString(err), cudaGetErrorName(err),
                 file, line);
 }
@@ -42,6 +53,7 @@ inline uc_status fail_cuda(uc_context_base *ctx, cudaError_t err, const char *wh
     } while (0)
 
 // Checks the launch of the kernel just queued (bad configuration, missing image for this GPU).
+// Sound only because every earlier failure went through fail_cuda, which clears the last error.
 #define UC_CUDA_CHECK_LAUNCH(ctx) UC_CUDA_TRY((ctx), cudaGetLastError())
 
 namespace uc::cuda {
@@ -81,6 +93,25 @@ uc_status dispatch_dtype(uc_dtype dtype, F &&f) {
         case UC_BF16: return f(Type<__nv_bfloat16>{});
     }
     return UC_ERR_INVALID_ARGUMENT;
+}
+
+// CUDA's grid limits on every GPU this library runs on (compute capability >= 8.0).
+constexpr int64_t kMaxGridX = 2147483647, kMaxGridY = 65535;
+
+// The grid of a kernel that tiles an output of m rows x n columns (m, n >= 1) in tile_m x tile_n
+// blocks: row tiles on gridDim.x, column tiles on gridDim.y, and the kernel reads its tile as
+// (blockIdx.x, blockIdx.y). Rows go on x because M is the big one: N·OH·OW of a convolution
+// reaches 65,535 tiles of 64 (y's limit) at 256x256 with batch 64; the columns (a layer's width)
+// stay far below it. Fails with UC_ERR_UNSUPPORTED when the grid would not fit.
+inline uc_status output_tile_grid(uc_context_base *ctx, int64_t m, int64_t n, int tile_m, int tile_n, dim3 &grid) {
+    const int64_t x = (m + tile_m - 1) / tile_m, y = (n + tile_n - 1) / tile_n;
+    if (x > kMaxGridX || y > kMaxGridY)
+        return fail(ctx, UC_ERR_UNSUPPORTED,
+                    "an output of %lld x %lld in %d x %d tiles needs a %lld x %lld grid; CUDA allows %lld x %lld",
+                    (long long)m, (long long)n, tile_m, tile_n, (long long)x, (long long)y, (long long)kMaxGridX,
+                    (long long)kMaxGridY);
+    grid = dim3((unsigned)x, (unsigned)y);
+    return UC_OK;
 }
 
 inline unsigned blocks_for(int64_t n, int threads) {

@@ -9,8 +9,10 @@ constexpr int kThreads = 256;
 
 enum class Binary { kAdd, kMul };
 
+// No __restrict__ where unclip.h lets out alias the input (a, x: the in-place residual add and
+// activation); b keeps it, since out must not alias b.
 template <Binary kOp, class T>
-__global__ void binary_kernel(const T *__restrict__ a, const T *__restrict__ b, T *out, int64_t n, int64_t nb) {
+__global__ void binary_kernel(const T *a, const T *__restrict__ b, T *out, int64_t n, int64_t nb) {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
         const float x = uc::cuda::to_float(a[i]), y = uc::cuda::to_float(b[i % nb]);
         out[i] = uc::cuda::from_float<T>(kOp == Binary::kAdd ? x + y : x * y);
@@ -18,7 +20,7 @@ __global__ void binary_kernel(const T *__restrict__ a, const T *__restrict__ b, 
 }
 
 template <class T>
-__global__ void activate_kernel(uc_activation act, const T *__restrict__ x, T *out, int64_t n) {
+__global__ void activate_kernel(uc_activation act, const T *x, T *out, int64_t n) {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
         out[i] = uc::cuda::from_float<T>(uc::activate(act, uc::cuda::to_float(x[i])));
 }

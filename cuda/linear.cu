@@ -21,7 +21,7 @@ linear_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restr
     __shared__ float xs[L::kDepth][L::kTile + 1];
     __shared__ float ws[L::kDepth][L::kTile + 1];
     const int tx = threadIdx.x % L::kThreadsPerEdge, ty = threadIdx.x / L::kThreadsPerEdge;
-    const int64_t row0 = (int64_t)blockIdx.y * L::kTile, col0 = (int64_t)blockIdx.x * L::kTile;
+    const int64_t row0 = (int64_t)blockIdx.x * L::kTile, col0 = (int64_t)blockIdx.y * L::kTile;  // output_tile_grid
     float acc[L::kWork][L::kWork] = {};
     for (int64_t p0 = 0; p0 < k; p0 += L::kDepth) {
         for (int idx = threadIdx.x; idx < L::kTile * L::kDepth; idx += L::kThreads) {
@@ -60,13 +60,11 @@ extern "C" UC_API uc_status uc_linear(uc_context *ctx, uc_dtype dtype, const voi
         if (uc_status s = uc::check_linear(ctx, dtype, x, w, out, m, n, k, act)) return s;
         if (m == 0 || n == 0) return UC_OK;
         using L = LinearTile;
-        const int64_t grid_x = (n + L::kTile - 1) / L::kTile, grid_y = (m + L::kTile - 1) / L::kTile;
-        if (grid_y > 65535)
-            return uc::fail(ctx, UC_ERR_UNSUPPORTED, "m = %lld exceeds this kernel's %d rows", (long long)m,
-                            65535 * L::kTile);
+        dim3 grid;
+        if (uc_status s = uc::cuda::output_tile_grid(ctx, m, n, L::kTile, L::kTile, grid)) return s;
         return uc::cuda::dispatch_dtype(dtype, [&](auto tag) -> uc_status {
             using T = typename decltype(tag)::type;
-            linear_kernel<T><<<dim3((unsigned)grid_x, (unsigned)grid_y), L::kThreads, 0, ctx->stream>>>(
+            linear_kernel<T><<<grid, L::kThreads, 0, ctx->stream>>>(
                 static_cast<const T *>(x), static_cast<const T *>(w), static_cast<const T *>(bias),
                 static_cast<const T *>(residual), static_cast<T *>(out), m, n, k, act);
             UC_CUDA_CHECK_LAUNCH(ctx);

@@ -83,7 +83,15 @@ UC_API const char *uc_backend_name(void);
 /* Creates a context on `device` (the CUDA ordinal; must be 0 on cpu). On failure *out
  * still receives a context holding the reason (e.g. "no CUDA device: …") unless the
  * context itself could not be allocated (*out = NULL, UC_ERR_OUT_OF_MEMORY); the
- * caller reads uc_context_last_error and then destroys it. */
+ * caller reads uc_context_last_error and then destroys it.
+ * cuda: uc_alloc takes memory from the device's stream-ordered pool, which keeps freed memory
+ * for reuse instead of handing it back to the driver at every synchronisation (CUDA's default)
+ * and mapping it again at the next allocation. The environment variable
+ * UNCLIP_CUDA_POOL_RELEASE_THRESHOLD caps what it keeps across a synchronisation, in bytes with an
+ * optional K, M or G suffix ("8G"; "0" is CUDA's default); unset, it keeps all. The pool is the
+ * device's, shared by every context on it: each context sets the threshold when it is created.
+ * A value that is not a byte count fails creation with UC_ERR_INVALID_ARGUMENT.
+ * uc_context_destroy hands the pool's unused memory back to the driver. */
 UC_API uc_status uc_context_create(int32_t device, uc_context **out);
 UC_API void uc_context_destroy(uc_context *ctx);
 
@@ -127,11 +135,11 @@ UC_API uc_status uc_event_elapsed_ms(uc_context *ctx, uc_event *start, uc_event 
 
 /* out[i] = a[i] + b[i % nb]           a, out: [n]; b: [nb], nb divides n (nb == n: same
  * shape; nb == C: a per-channel bias broadcast over the rows of an [n/C, C] tensor).
- * out may alias a. */
+ * out may alias a (an in-place add); it must not alias b. */
 UC_API uc_status uc_add(uc_context *ctx, uc_dtype dtype, const void *a, const void *b,
                         void *out, int64_t n, int64_t nb);
 
-/* out[i] = a[i] * b[i % nb]           same shapes and broadcast rule as uc_add. */
+/* out[i] = a[i] * b[i % nb]           same shapes, broadcast and aliasing rules as uc_add. */
 UC_API uc_status uc_mul(uc_context *ctx, uc_dtype dtype, const void *a, const void *b,
                         void *out, int64_t n, int64_t nb);
 
@@ -151,7 +159,8 @@ UC_API uc_status uc_copy_2d(uc_context *ctx, uc_dtype dtype, const void *src, in
 
 /* out = act(x · wᵀ + bias) + residual — a linear layer with its epilogue fused.
  *   x: [m, k], w: [n, k] (PyTorch nn.Linear layout, loaded as is), bias: [n] or NULL,
- *   residual: [m, n] or NULL (may alias out), out: [m, n]. Accumulates in float32. */
+ *   residual: [m, n] or NULL (may alias out), out: [m, n]. Accumulates in float32.
+ *   cuda: n up to 65,535 tiles of 64 (4,194,240); m up to 2^31 - 1 tiles (UC_ERR_UNSUPPORTED beyond). */
 UC_API uc_status uc_linear(uc_context *ctx, uc_dtype dtype, const void *x, const void *w,
                            const void *bias, const void *residual, void *out,
                            int64_t m, int64_t n, int64_t k, uc_activation act);
@@ -246,7 +255,7 @@ UC_API uc_status uc_group_norm(uc_context *ctx, uc_dtype dtype, const void *x, c
  *   once at load, see uc_conv2d_weight_ohwi); bias: [Cout] or NULL; residual: [N, OH, OW, Cout] or
  *   NULL (must not alias x; may alias out); out: [N, OH, OW, Cout] with
  *   OH = (H + 2·pad - KH) / stride + 1, OW likewise; zero padding; output_scale_factor > 0.
- *   Accumulates in float32. */
+ *   Accumulates in float32. cuda: Cout up to 4,194,240 and N·OH·OW up to (2^31 - 1)·64, as uc_linear. */
 UC_API uc_status uc_conv2d(uc_context *ctx, uc_dtype dtype, const void *x, const void *w,
                            const void *bias, const void *residual, void *out, int64_t n,
                            int64_t h, int64_t w_in, int64_t cin, int64_t cout, int64_t kh,

@@ -83,6 +83,8 @@ inline uc_status check_elementwise(uc_context_base *ctx, uc_dtype dtype, const v
                     (long long)nb, (long long)n);
     if (n > 0 && (a == nullptr || b == nullptr || out == nullptr))
         return fail(ctx, UC_ERR_INVALID_ARGUMENT, "null pointer (a=%p b=%p out=%p)", a, b, out);
+    // The cuda kernel reads b through a __restrict__ pointer (and a broadcast b would be overwritten).
+    if (n > 0 && out == b) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "out must not alias b");
     return UC_OK;
 }
 

@@ -175,7 +175,7 @@ public final class Backend implements AutoCloseable {
 
     // ---- ops --------------------------------------------------------------------------------
 
-    /** out = a + b, b broadcast over a's leading dimensions (b's shape is a suffix of a's). */
+    /** out = a + b, b broadcast over a's leading dimensions (b's shape is a suffix of a's); out may be a, not b. */
     public void add(Tensor a, Tensor b, Tensor out) {
         long nb = checkBroadcast("uc_add", a, b, out);
         long t0 = profileStart();
@@ -183,7 +183,7 @@ public final class Backend implements AutoCloseable {
         profileEnd("uc_add", t0);
     }
 
-    /** out = a * b, b broadcast over a's leading dimensions (b's shape is a suffix of a's). */
+    /** out = a * b, b broadcast over a's leading dimensions (b's shape is a suffix of a's); out may be a, not b. */
     public void mul(Tensor a, Tensor b, Tensor out) {
         long nb = checkBroadcast("uc_mul", a, b, out);
         long t0 = profileStart();
@@ -722,6 +722,9 @@ public final class Backend implements AutoCloseable {
         if (!suffix || (b.numel() == 0 && a.numel() != 0)) {
             throw UnclipException.invalidArgument(op, "b " + Arrays.toString(bs) + " does not broadcast to a "
                     + Arrays.toString(as) + " (b's shape must be a suffix of a's)");
+        }
+        if (a.numel() > 0 && out.address().equals(b.address())) {
+            throw UnclipException.invalidArgument(op, "out must not alias b");
         }
         return Math.max(1, b.numel());
     }

@@ -121,6 +121,19 @@ class BadInputTest {
     }
 
     @Test
+    void outAliasingB() {
+        // out may be a (in place), never b: the cuda kernel reads b through a __restrict__ pointer.
+        fails("uc_add", "out must not alias b", Status.INVALID_ARGUMENT, () -> cpu.add(a4, b4, b4));
+        fails("uc_mul", "out must not alias b", Status.INVALID_ARGUMENT, () -> cpu.mul(a4, b4, b4));
+        Ops ops = cpu.context().ops();
+        MemorySegment p = a4.address(), q = b4.address();
+        fails("uc_add", "out must not alias b", Status.INVALID_ARGUMENT, () -> ops.add(DType.F32, p, q, q, 4, 4));
+        fails("uc_mul", "out must not alias b", Status.INVALID_ARGUMENT, () -> ops.mul(DType.F32, p, q, q, 4, 4));
+        cpu.add(a4, b4, a4);
+        assertEquals(8f, a4.toFloatArray()[3]);
+    }
+
+    @Test
     void cancelledContextFailsOpsUntilReset() {
         cpu.context().cancel();
         fails("uc_add", "cancelled", Status.CANCELLED, () -> cpu.add(a4, b4, out4));

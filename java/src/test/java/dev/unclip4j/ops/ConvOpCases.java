@@ -55,6 +55,9 @@ public final class ConvOpCases {
         cases.add(conv(2, 16, 16, 64, 64, 3, 1, 1, true, true, 1f));
         cases.add(conv(1, 5, 4, 6, 34, 1, 2, 0, false, true, 1f));
         cases.add(conv(0, 5, 4, 6, 8, 3, 1, 1, true, false, 1f));
+        // N·OH·OW = 64·256·256 = 4,194,304: 65,536 tiles of 64 output pixels, one past the CUDA
+        // grid's y limit that refused it before rows moved to gridDim.x (issue 21).
+        cases.add(conv(64, 256, 256, 1, 2, 3, 1, 1, true, false, 1f));
         // uc_conv2d_weight_ohwi: cout, cin, kh, kw.
         for (int[] s : new int[][] {{5, 3, 3, 3}, {7, 11, 1, 1}, {4, 6, 2, 5}, {0, 3, 3, 3}}) {
             cases.add(weightOhwi(s[0], s[1], s[2], s[3]));

@@ -56,6 +56,9 @@ public final class OpCases {
         cases.add(linear(19, 33, 65, true, true, Activation.GELU_ERF));
         cases.add(linear(5, 3, 0, true, true, Activation.NONE));
         cases.add(linear(3, 37, 200, true, true, Activation.GELU_TANH));  // the few-rows (dot) path, full epilogue
+        // m past 65,535 tiles of 64 rows = 4,194,240, where the CUDA grid's y limit stopped the
+        // first kernel (issue 21: rows are on gridDim.x now); narrow, so it stays cheap.
+        cases.add(linear(4_194_305, 3, 2, true, false, Activation.NONE));
         randomShapes(cases);
         // Each op family keeps its rows in its own class.
         // transformer
