@@ -2,6 +2,8 @@ package dev.unclip4j.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.unclip4j.bindings.DType;
+import dev.unclip4j.model.PriorConfig;
+import dev.unclip4j.model.PriorTransformer;
 import dev.unclip4j.tensor.Backend;
 import dev.unclip4j.tensor.OpProfile;
 import dev.unclip4j.tensor.Tensor;
@@ -59,11 +61,13 @@ public final class NetworkForward {
 
     /**
      * The networks, at the shapes of REFERENCE.md "Full-size configurations" (networks_cpu.py's
-     * CASES names the same ones): the decoder at batch 2 (classifier-free guidance) and 64×64 with
-     * 81 text tokens (77 + 4 extra CLIP tokens, text_proj's output), super_res_first at batch 1 and
-     * 256×256. A network joins with one row here and one there.
+     * CASES names the same ones): the prior at batch 2 (classifier-free guidance) with 77 text
+     * tokens; the decoder at batch 2 and 64×64 with 81 text tokens (77 + 4 extra CLIP tokens,
+     * text_proj's output); super_res_first at batch 1 and 256×256. A network joins with one row
+     * here and one there.
      */
     static final Map<String, Case> CASES = Map.of(
+            "prior", (dir, b) -> prior(dir.resolve("prior"), b, 2, 77),
             "decoder", (dir, b) -> unet(dir.resolve("decoder"), "decoder", b, 2, 64, 81),
             "super_res_first", (dir, b) -> unet(dir.resolve("super_res_first"), "super_res_first", b, 1, 256, 0));
 
@@ -96,6 +100,31 @@ public final class NetworkForward {
             public void close() {
                 inputs.forEach(Tensor::close);
                 unet.close();
+            }
+        };
+    }
+
+    /** The prior at batch n with textLength text tokens. */
+    static Run prior(Path dir, Backend b, int n, int textLength) {
+        PriorTransformer prior = PriorTransformer.load(dir, b, DType.F32);
+        PriorConfig c = prior.config();
+        SplittableRandom r = new SplittableRandom(7);
+        List<Tensor> inputs = new ArrayList<>();
+        Tensor latents = keep(inputs, random(b, r, n, c.embeddingDim()));
+        Tensor promptEmbeds = keep(inputs, random(b, r, n, c.embeddingProjDim()));
+        Tensor text = keep(inputs, random(b, r, n, textLength, c.embeddingDim()));
+        int[][] mask = new int[n][textLength];
+        for (int[] row : mask) Arrays.fill(row, 0, 20, 1);   // a 20-token prompt, the rest padding
+        return new Run() {
+            @Override
+            public void forward(Workspace ws) {
+                prior.forward(latents, 999, promptEmbeds, text, mask, ws);
+            }
+
+            @Override
+            public void close() {
+                inputs.forEach(Tensor::close);
+                prior.close();
             }
         };
     }
