@@ -29,8 +29,8 @@ torch.set_num_threads(T) with OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = T on both
 takes OpenMP's default, OMP_NUM_THREADS).
 
 FLOPs are counted from the reference modules as they run (a TorchDispatchMode over the warm-up):
-convolution, mm/addmm (linear layers), bmm/baddbmm (attention scores and values), multiply-add = 2.
-unclip4j does the same math, so its GFLOP/s uses the same count.
+convolutions; the matrix products inside nn.Linear layers; the other bmm/baddbmm (attention scores
+and values); multiply-add = 2. unclip4j does the same math, so its GFLOP/s uses the same count.
 
 Subcommands `setup` and `torch` are the children `run` starts; they can be run alone.
 """
@@ -198,14 +198,32 @@ def make_inputs(network, model, case):
     return args
 
 
-def flop_counter():
-    """A TorchDispatchMode counting multiply-adds (×2) of conv, linear and attention matmuls by family."""
+def flop_counter(model):
+    """A TorchDispatchMode counting multiply-adds (×2) by family: convolution → conv; mm, addmm, bmm and
+    baddbmm inside an nn.Linear's forward → linear (torch runs a linear layer on a transposed 3-D input,
+    as diffusers' added-KV attention passes it, as a bmm); every other bmm/baddbmm → attention. Use as
+    `with counter:` and then `counter.remove()` to drop its module hooks."""
+    import torch
     from torch.utils._python_dispatch import TorchDispatchMode
 
     class FlopCounter(TorchDispatchMode):
         def __init__(self):
             super().__init__()
             self.flops = collections.Counter()
+            self.in_linear = 0
+            linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+            self.hooks = [m.register_forward_pre_hook(self.enter) for m in linears]
+            self.hooks += [m.register_forward_hook(self.leave) for m in linears]
+
+        def enter(self, *_):
+            self.in_linear += 1
+
+        def leave(self, *_):
+            self.in_linear -= 1
+
+        def remove(self):
+            for h in self.hooks:
+                h.remove()
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             out = func(*args, **(kwargs or {}))
@@ -213,12 +231,10 @@ def flop_counter():
             if op == "convolution":  # w: [Cout, Cin/groups, kh, kw]
                 w = args[1]
                 self.flops["conv"] += 2 * out.numel() * w.shape[1] * w.shape[2] * w.shape[3]
-            elif op in ("mm", "addmm"):  # [m, k] @ [k, n]
-                a = args[0] if op == "mm" else args[1]
-                self.flops["linear"] += 2 * out.numel() * a.shape[1]
-            elif op in ("bmm", "baddbmm"):  # [b, m, k] @ [b, k, n]
-                a = args[0] if op == "bmm" else args[1]
-                self.flops["attention"] += 2 * out.numel() * a.shape[2]
+            elif op in ("mm", "addmm", "bmm", "baddbmm"):  # [..., m, k] @ [..., k, n]
+                a = args[1] if op in ("addmm", "baddbmm") else args[0]
+                family = "linear" if self.in_linear or op in ("mm", "addmm") else "attention"
+                self.flops[family] += 2 * out.numel() * a.shape[-1]
             return out
 
     return FlopCounter()
@@ -244,8 +260,10 @@ def measure_torch(network, folder, threads, repeats):
         return time.perf_counter() - t, out
 
     with torch.no_grad():
-        with flop_counter() as counter:
+        counter = flop_counter(model)
+        with counter:
             warmup_s, out = forward()
+        counter.remove()
         cpu0 = time.process_time()
         times = [forward()[0] for _ in range(repeats)]
         cpu_s = time.process_time() - cpu0
@@ -387,7 +405,7 @@ def cores_used(side, threads):
 
 def report(meta, results, raw):
     first = results[0]["torch"]
-    device = next((r["java"]["device"] for r in results if r["java"]), "—")
+    devices = " / ".join(dict.fromkeys(f'"{r["java"]["device"]}"' for r in results if r["java"])) or "—"
     lines = [
         f"# The unCLIP networks on the CPU: unclip4j vs diffusers — {meta['date']}",
         "",
@@ -398,7 +416,7 @@ def report(meta, results, raw):
         f"- **Date**: {meta['started']} to {meta['finished']}. **Commit**: {meta['commit']} on `{meta['branch']}`.",
         f"- **Command**: `/usr/bin/python3 benchmarks/compare/networks_cpu.py {meta['command']}` (after",
         "  `./mvnw -B -o -Dunclip.cuda=OFF -DskipTests package`).",
-        f"- **unclip4j**: {meta['java']}; libunclip_cpu: \"{device}\" (as its last run printed it).",
+        f"- **unclip4j**: {meta['java']}; libunclip_cpu describes itself as {devices}.",
         f"- **PyTorch**: {first['torch']} (Debian's 1.13.1), diffusers v0.20.0's modules; BLAS: "
         + ", ".join(pathlib.Path(b).name for b in first["blas"]) + " (Debian's OpenBLAS 0.3.21, pthreads);",
         f"  convolutions in oneDNN {first['onednn']}; ATen's own CPU kernels built for {first['cpu_capability']}.",
@@ -411,12 +429,14 @@ def report(meta, results, raw):
         "",
         "## Time per forward",
         "",
-        "ratio = unclip4j time ÷ torch time, on the medians (above 1: unclip4j is slower). GFLOP/s = counted",
-        "FLOPs (below) ÷ median time. cores = process CPU time ÷ (wall time × threads) over the timed runs.",
+        "ratio = unclip4j time ÷ torch time, on the medians (above 1: unclip4j is slower); ratio of minima: the",
+        "same on each side's fastest run, the least disturbed by the neighbours. GFLOP/s = counted FLOPs",
+        "(below) ÷ median time. cores = process CPU time ÷ (wall time × threads) over the timed runs: below",
+        "100 %, the process waited for its cores (OpenMP threads spinning at a barrier count as busy).",
         "",
         "| network | threads | GFLOP | unclip4j s, median (min–max) | torch s, median (min–max) | **ratio** |"
-        " unclip4j GFLOP/s | torch GFLOP/s | runs | cores (unclip4j; torch) | load avg (unclip4j; torch) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        " ratio of minima | unclip4j GFLOP/s | torch GFLOP/s | runs | cores (unclip4j; torch) | load avg (unclip4j; torch) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         t, j = r["torch"], r["java"]
@@ -426,10 +446,11 @@ def report(meta, results, raw):
         if j:
             jm = stats(j["times_s"])
             jcell, ratio, jrate = f"{jm[0]:.2f} ({jm[1]:.2f}–{jm[2]:.2f})", f"**{jm[0] / tm[0]:.2f}**", f"{gflop / jm[0]:.1f}"
+            ratio += f" | {jm[1] / tm[1]:.2f}"
             cores = f"{cores_used(j, r['threads'])}; {cores_used(t, r['threads'])}"
             load = f"{j['loadavg'][0]:.1f}→{j['loadavg'][1]:.1f}; {tload}"
         else:
-            jcell, ratio, jrate = "not in unclip4j yet", "—", "—"
+            jcell, ratio, jrate = "not in unclip4j yet", "— | —", "—"
             cores, load = f"—; {cores_used(t, r['threads'])}", f"—; {tload}"
         lines.append(f"| {r['network']} | {r['threads']} | {gflop:.1f} | {jcell} | {tm[0]:.2f} ({tm[1]:.2f}–{tm[2]:.2f}) "
                      f"| {ratio} | {jrate} | {gflop / tm[0]:.1f} | {r['repeats']} | {cores} | {load} |")
@@ -469,7 +490,8 @@ def report(meta, results, raw):
         "",
         "## FLOPs counted against REFERENCE.md",
         "",
-        "Counted from diffusers' modules as they ran (convolution, mm/addmm, bmm/baddbmm; multiply-add = 2).",
+        "Counted from diffusers' modules as they ran: convolutions, the matrix products inside nn.Linear layers,",
+        "the other bmm/baddbmm (attention scores and values); multiply-add = 2.",
         "",
         "| network | conv GFLOP | linear GFLOP | attention GFLOP | total TFLOP | REFERENCE.md TFLOP |",
         "|---|---|---|---|---|---|",
