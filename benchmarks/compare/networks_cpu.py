@@ -433,10 +433,13 @@ def report(meta, results, raw):
         "same on each side's fastest run, the least disturbed by the neighbours. GFLOP/s = counted FLOPs",
         "(below) ÷ median time. cores = process CPU time ÷ (wall time × threads) over the timed runs: below",
         "100 %, the process waited for its cores (OpenMP threads spinning at a barrier count as busy).",
+        "CPU-time ratio: the same ratio on CPU seconds per timed forward — with one thread the measure least",
+        "moved by the neighbours (time spent descheduled is not counted); with two, spinning inflates it.",
         "",
         "| network | threads | GFLOP | unclip4j s, median (min–max) | torch s, median (min–max) | **ratio** |"
-        " ratio of minima | unclip4j GFLOP/s | torch GFLOP/s | runs | cores (unclip4j; torch) | load avg (unclip4j; torch) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        " ratio of minima | CPU-time ratio | unclip4j GFLOP/s | torch GFLOP/s | runs | cores (unclip4j; torch) |"
+        " load avg (unclip4j; torch) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         t, j = r["torch"], r["java"]
@@ -446,11 +449,12 @@ def report(meta, results, raw):
         if j:
             jm = stats(j["times_s"])
             jcell, ratio, jrate = f"{jm[0]:.2f} ({jm[1]:.2f}–{jm[2]:.2f})", f"**{jm[0] / tm[0]:.2f}**", f"{gflop / jm[0]:.1f}"
-            ratio += f" | {jm[1] / tm[1]:.2f}"
+            cpu_ratio = (j["cpu_s"] / len(j["times_s"])) / (t["cpu_s"] / len(t["times_s"]))
+            ratio += f" | {jm[1] / tm[1]:.2f} | {cpu_ratio:.2f}"
             cores = f"{cores_used(j, r['threads'])}; {cores_used(t, r['threads'])}"
             load = f"{j['loadavg'][0]:.1f}→{j['loadavg'][1]:.1f}; {tload}"
         else:
-            jcell, ratio, jrate = "not in unclip4j yet", "— | —", "—"
+            jcell, ratio, jrate = "not in unclip4j yet", "— | — | —", "—"
             cores, load = f"—; {cores_used(t, r['threads'])}", f"—; {tload}"
         lines.append(f"| {r['network']} | {r['threads']} | {gflop:.1f} | {jcell} | {tm[0]:.2f} ({tm[1]:.2f}–{tm[2]:.2f}) "
                      f"| {ratio} | {jrate} | {gflop / tm[0]:.1f} | {r['repeats']} | {cores} | {load} |")
