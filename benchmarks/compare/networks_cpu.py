@@ -4,7 +4,7 @@ diffusers v0.20.0's own modules (Debian's torch 1.13.1), on the same random weig
 thread count, back to back in one run. Writes benchmarks/results/networks-cpu-<date>.md: time,
 GFLOP/s and the share of each op family, per network and thread count.
 
-    /usr/bin/python3 benchmarks/compare/networks_cpu.py run            # the measurement (about 1.5 h on 2 cores)
+    /usr/bin/python3 benchmarks/compare/networks_cpu.py run            # the measurement (about 45 min on 2 cores)
     /usr/bin/python3 benchmarks/compare/networks_cpu.py run --small    # a smoke test of this script (tiny channels)
 
 Needs: the jar (`./mvnw -B -o -Dunclip.cuda=OFF -DskipTests package` → benchmarks/target/benchmarks.jar);
