@@ -1,6 +1,7 @@
-// uc_timestep_embedding on the GPU: one thread per (timestep, frequency), computed in double
-// like the cpu op (n·dim/2 values once per denoising step: the double rate does not matter)
-// and rounded once to the storage type. Not yet run on a GPU.
+// uc_timestep_embedding on the GPU: one thread per (timestep, frequency); the argument in torch's
+// float32 arithmetic (uc::timestep_argument, shared with the cpu op), sine and cosine in double
+// (n·dim/2 values once per denoising step: the double rate does not matter), rounded once to the
+// storage type. Not yet run on a GPU.
 #include "cuda_common.cuh"
 
 #include <math.h>
@@ -11,14 +12,13 @@ constexpr int kThreads = 256;
 
 template <class T>
 __global__ void timestep_embedding_kernel(const float *__restrict__ timesteps, T *out, int64_t n, int64_t dim,
-                                          bool flip, double shift, double log_period) {
+                                          bool flip, float shift, float max_period) {
     const int64_t half = dim / 2;
     for (int64_t idx = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; idx < n * half;
          idx += (int64_t)gridDim.x * blockDim.x) {
         const int64_t r = idx / half, i = idx % half;
-        const double freq = exp(-log_period * (double)i / ((double)half - shift));
         double sn, cs;
-        sincos((double)timesteps[r] * freq, &sn, &cs);
+        sincos((double)uc::timestep_argument(timesteps[r], i, half, shift, max_period), &sn, &cs);
         T *row = out + r * dim;
         row[i] = uc::cuda::from_float<T>((float)(flip ? cs : sn));
         row[half + i] = uc::cuda::from_float<T>((float)(flip ? sn : cs));
@@ -39,8 +39,7 @@ extern "C" UC_API uc_status uc_timestep_embedding(uc_context *ctx, uc_dtype dtyp
         return uc::cuda::dispatch_dtype(dtype, [&](auto tag) -> uc_status {
             using T = typename decltype(tag)::type;
             timestep_embedding_kernel<T><<<uc::cuda::blocks_for(n * (dim / 2), kThreads), kThreads, 0, ctx->stream>>>(
-                timesteps, static_cast<T *>(out), n, dim, flip_sin_to_cos != 0, (double)downscale_freq_shift,
-                log((double)max_period));
+                timesteps, static_cast<T *>(out), n, dim, flip_sin_to_cos != 0, downscale_freq_shift, max_period);
             UC_CUDA_CHECK_LAUNCH(ctx);
             return UC_OK;
         });

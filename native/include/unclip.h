@@ -219,9 +219,11 @@ UC_API uc_status uc_softmax(uc_context *ctx, uc_dtype dtype, const void *x, void
 
 /* Sinusoidal timestep embedding, diffusers' get_timestep_embedding:
  *   timesteps: [n] FLOAT32 whatever dtype is (a bf16 timestep of 999 would round to 1000);
- *   out: [n, dim] in dtype. half = dim / 2, freq_i = exp(-ln(max_period) · i / (half - shift)),
- *   out = [sin(t·freq), cos(t·freq)], or [cos, sin] when flip_sin_to_cos != 0; an odd dim gets
- *   a zero last column. dim >= 2, half > shift. Computed in double, rounded once. */
+ *   out: [n, dim] in dtype. half = dim / 2, out = [sin(arg_i), cos(arg_i)], or [cos, sin] when
+ *   flip_sin_to_cos != 0; an odd dim gets a zero last column. dim >= 2, half > shift.
+ *   arg_i = t · exp(float(−ln max_period) · i / (half − shift)) with every operation in float32,
+ *   as torch computes it (the argument's float32 rounding at t ≈ 1000 is part of diffusers'
+ *   output); sine and cosine in double, rounded once. */
 UC_API uc_status uc_timestep_embedding(uc_context *ctx, uc_dtype dtype, const float *timesteps,
                                        void *out, int64_t n, int64_t dim, int32_t flip_sin_to_cos,
                                        float downscale_freq_shift, float max_period);

@@ -6,6 +6,7 @@
 #include "unclip.h"
 
 #include <atomic>
+#include <cmath>
 #include <cstdarg>
 #include <cstdio>
 #include <exception>
@@ -308,6 +309,21 @@ inline uc_status check_softmax(uc_context_base *ctx, uc_dtype dtype, const void 
     if (rows > 0 && (x == nullptr || out == nullptr))
         return fail(ctx, UC_ERR_INVALID_ARGUMENT, "null pointer (x=%p out=%p)", x, out);
     return UC_OK;
+}
+
+// The argument t·freq_i of uc_timestep_embedding, in torch's float32 arithmetic
+// (diffusers' get_timestep_embedding): exponent = float(−ln max_period) · i, divided by
+// (half − shift), exp'd, times t — each a float32 operation. At t ≈ 1000 the float32 rounding of
+// the argument moves the sine by up to ~3e-5, which diffusers' outputs carry; computing it
+// in double would differ from them by that much.
+#if defined(__CUDACC__)
+__host__ __device__
+#endif
+inline float timestep_argument(float t, int64_t i, int64_t half, float shift, float max_period) {
+    const float neg_log = (float)(-log((double)max_period));
+    const float exponent = (neg_log * (float)i) / ((float)half - shift);
+    const float freq = (float)exp((double)exponent);
+    return t * freq;
 }
 
 inline uc_status check_timestep_embedding(uc_context_base *ctx, uc_dtype dtype, const float *timesteps,

@@ -1,5 +1,5 @@
-// uc_timestep_embedding on the cpu: diffusers' get_timestep_embedding, computed in double
-// (n·dim values once per step: accuracy is free here) and rounded once to float32.
+// uc_timestep_embedding on the cpu: diffusers' get_timestep_embedding with torch's float32
+// arithmetic for the arguments (see unclip.h), the sine and cosine in double, rounded once.
 #include "cpu.h"
 
 #include <cmath>
@@ -15,12 +15,10 @@ extern "C" UC_API uc_status uc_timestep_embedding(uc_context *ctx, uc_dtype dtyp
         if (uc_status s = uc::cpu::check_cancel(ctx)) return s;
         float *of = static_cast<float *>(out);
         const int64_t half = dim / 2;
-        const double log_period = std::log((double)max_period);
         for (int64_t r = 0; r < n; ++r) {
             float *row = of + r * dim;
             for (int64_t i = 0; i < half; ++i) {
-                const double freq = std::exp(-log_period * (double)i / ((double)half - (double)downscale_freq_shift));
-                const double arg = (double)timesteps[r] * freq;
+                const double arg = uc::timestep_argument(timesteps[r], i, half, downscale_freq_shift, max_period);
                 const float sn = (float)std::sin(arg), cs = (float)std::cos(arg);
                 row[i] = flip_sin_to_cos ? cs : sn;
                 row[half + i] = flip_sin_to_cos ? sn : cs;

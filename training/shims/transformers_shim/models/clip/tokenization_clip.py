@@ -117,11 +117,19 @@ class CLIPTokenizer(PreTrainedTokenizer):
         return out
 
     def tokenize(self, text):
-        text = whitespace_clean(text).lower()
+        # transformers never splits its special tokens (bos, eos, pad, unk): they are cut out of the
+        # raw text first, whole and case-sensitively, so Karlo's pad token "!" in a prompt is id 0,
+        # not the word-final "!</w>" that SimpleTokenizer gives.
+        specials = sorted({t for t in (self.bos_token, self.eos_token, self.pad_token, self.unk_token) if t},
+                          key=len, reverse=True)
         toks = []
-        for piece in re.findall(PAT, text):
-            piece = "".join(self.byte_encoder[b] for b in piece.encode("utf-8"))
-            toks.extend(self.bpe(piece).split(" "))
+        for part in re.split("(" + "|".join(re.escape(t) for t in specials) + ")", text):
+            if part in specials:
+                toks.append(part)
+                continue
+            for piece in re.findall(PAT, whitespace_clean(part).lower()):
+                piece = "".join(self.byte_encoder[b] for b in piece.encode("utf-8"))
+                toks.extend(self.bpe(piece).split(" "))
         return toks
 
     def encode_plain(self, text):

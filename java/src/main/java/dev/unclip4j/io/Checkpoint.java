@@ -237,6 +237,18 @@ public final class Checkpoint implements AutoCloseable {
         return out;
     }
 
+    /** A U8 tensor's values, 0 to 255. */
+    public int[] unsignedBytes(String name) {
+        TensorEntry e = entry(name);
+        if (e.type() != StoredType.U8) {
+            throw new WeightFormatException(e.file() + ": tensor '" + name + "' is " + e.type() + ", not U8");
+        }
+        byte[] b = segment(name).toArray(ValueLayout.JAVA_BYTE);
+        int[] out = new int[b.length];
+        for (int i = 0; i < b.length; i++) out[i] = b[i] & 0xff;
+        return out;
+    }
+
     /**
      * A new {@code dtype} tensor on {@code backend} holding {@code name}: the mapped bytes are
      * copied straight to the backend when the stored type is {@code dtype} (the one copy), else

@@ -4,14 +4,16 @@ import dev.unclip4j.bindings.DType;
 
 /**
  * The element types a safetensors file may hold that unclip4j reads: the three float storage
- * types of the kernels and I64 (index buffers such as {@code position_ids}). Any other type in a
- * header is rejected with the file and tensor named.
+ * types of the kernels, I64 (index buffers such as {@code position_ids}) and U8 (8-bit images, as
+ * the pipeline fixtures record them). Any other type in a header is rejected with the file and
+ * tensor named.
  */
 public enum StoredType {
     F32(4, DType.F32),
     F16(2, DType.F16),
     BF16(2, DType.BF16),
-    I64(8, null);
+    I64(8, null),
+    U8(1, null);
 
     private final int byteSize;
     private final DType floatType;
@@ -25,7 +27,7 @@ public enum StoredType {
         return byteSize;
     }
 
-    /** The kernel dtype with the same bits, or null for I64. */
+    /** The kernel dtype with the same bits, or null for the integer types. */
     public DType floatType() {
         return floatType;
     }

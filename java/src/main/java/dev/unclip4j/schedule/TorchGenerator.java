@@ -38,7 +38,7 @@ import java.util.Arrays;
  *
  * <p>Not thread-safe: one generator is one stream, used by one pipeline run.
  */
-public final class TorchGenerator {
+public final class TorchGenerator implements Noise {
     private static final int N = 624, M = 397;
 
     private final int[] state = new int[N];

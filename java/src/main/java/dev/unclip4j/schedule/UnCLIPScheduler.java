@@ -134,10 +134,10 @@ public final class UnCLIPScheduler {
      * @param sample x_t, channels last
      * @param shape the sample's shape: [N, H, W, C], [N, C], or any [N, ..., C]
      * @param prevTimestep the timestep stepped to, below t; −1 after the last (see {@link #prevTimestep(int)})
-     * @param generator draws the variance noise when t > 0: {@code randn} of the NCHW shape
+     * @param noise draws the variance noise when t > 0: {@code randn} of the NCHW shape
      *        [N, C, H, W], permuted here to channels last; unused (may be null) at t = 0
      */
-    public Step step(float[] modelOutput, int timestep, float[] sample, int[] shape, int prevTimestep, TorchGenerator generator) {
+    public Step step(float[] modelOutput, int timestep, float[] sample, int[] shape, int prevTimestep, Noise noise) {
         int size = checkShape(shape, sample);
         int n = shape[0], c = shape[shape.length - 1], spatial = size / (n * c);
         boolean learned = config.varianceType() == VarianceType.LEARNED_RANGE;
@@ -172,15 +172,15 @@ public final class UnCLIPScheduler {
         float currentSampleCoeff = sqrt(alpha) * betaProdTPrev / betaProdT;
 
         // 6. the variance: drawn before it is computed, in NCHW order, as diffusers does
-        float[] noise = null;
+        float[] drawn = null;
         float fixedStd = 0, minLog = 0, maxLog = 0;
         if (t > 0) {
-            Objects.requireNonNull(generator, "step at timestep " + t + " > 0 draws noise: a generator is required");
+            Objects.requireNonNull(noise, "step at timestep " + t + " > 0 draws noise: a generator is required");
             int[] nchw = new int[shape.length];
             nchw[0] = n;
             nchw[1] = c;
             System.arraycopy(shape, 1, nchw, 2, shape.length - 2);
-            noise = generator.randn(nchw);
+            drawn = noise.randn(nchw);
             float variance = betaProdTPrev / betaProdT * beta;  // β̃ of formulas (6)-(7)
             if (learned) {
                 minLog = log(variance);
@@ -205,14 +205,14 @@ public final class UnCLIPScheduler {
                     predOriginal[i] = pred;
                     // 5. posterior mean
                     float mean = predOriginalSampleCoeff * pred + currentSampleCoeff * x;
-                    if (noise != null) {
+                    if (drawn != null) {
                         float std = fixedStd;
                         if (learned) {
                             // interpolate log β̃ .. log β by the model's value v in [-1, 1]
                             float frac = (modelOutput[o + c] + 1f) / 2f;
                             std = exp(0.5f * (frac * maxLog + (1f - frac) * minLog));
                         }
-                        mean = mean + std * noise[(b * c + ch) * spatial + s];
+                        mean = mean + std * drawn[(b * c + ch) * spatial + s];
                     }
                     prevSample[i] = mean;
                 }

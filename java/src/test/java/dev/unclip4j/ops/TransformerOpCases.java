@@ -30,7 +30,7 @@ public final class TransformerOpCases {
     private static final String SOFTMAX_WHY = "~2-ulp exp, f32 sum over n <= 1105, one division";
     // Computed in double and rounded once to f32: 2^-24 relative per element.
     private static final double TIMESTEP_TOL = 1e-6;
-    private static final String TIMESTEP_WHY = "double math, one f32 rounding per element";
+    private static final String TIMESTEP_WHY = "the f32 argument computed as defined, sin/cos in double, one f32 rounding";
 
     public static List<OpCase> all() {
         List<OpCase> cases = new ArrayList<>();
@@ -292,7 +292,9 @@ public final class TransformerOpCases {
                     int half = dim / 2;
                     for (int r = 0; r < n; r++)
                         for (int i = 0; i < half; i++) {
-                            double freq = Math.exp(-Math.log(maxPeriod) * i / (half - shift));
+                            // The op's definition: torch's float32 argument, then sin/cos in double.
+                            float exponent = ((float) -Math.log(maxPeriod) * i) / (half - shift);
+                            float freq = (float) Math.exp(exponent);
                             double arg = in[0][r] * freq;
                             out[r * dim + i] = flip ? Math.cos(arg) : Math.sin(arg);
                             out[r * dim + half + i] = flip ? Math.sin(arg) : Math.cos(arg);

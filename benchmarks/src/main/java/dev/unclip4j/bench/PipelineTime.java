@@ -1,0 +1,59 @@
+package dev.unclip4j.bench;
+
+import dev.unclip4j.bindings.DType;
+import dev.unclip4j.pipeline.Seeds;
+import dev.unclip4j.pipeline.TextToImage;
+import dev.unclip4j.pipeline.UnclipModel;
+import dev.unclip4j.pipeline.UnclipPipeline;
+import dev.unclip4j.tensor.Backend;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Seconds per image of text to image with the pipeline's defaults (25 prior, 25 decoder, 7
+ * super-resolution steps), the unclip4j side of benchmarks/compare/pipeline_cpu.sh, which runs
+ * diffusers' training/generate_reference.py time beside it: the same prompt, the same seeds,
+ * a warm-up call, then the median of the runs. A whole call is seconds long, so a plain timer is
+ * the right tool here (JMH's machinery adds nothing at that scale). The thread count is the
+ * native library's OpenMP count (OMP_NUM_THREADS).
+ *
+ * <pre>
+ * java -cp benchmarks/target/benchmarks.jar dev.unclip4j.bench.PipelineTime MODEL [repeats=5] [batch=1]
+ * </pre>
+ */
+public final class PipelineTime {
+    private PipelineTime() {}
+
+    public static void main(String[] args) {
+        Path model = Path.of(args.length > 0 ? args[0] : "models/unclip-shapes-tiny");
+        int repeats = args.length > 1 ? Integer.parseInt(args[1]) : 5;
+        int batch = args.length > 2 ? Integer.parseInt(args[2]) : 1;
+        String prompt = "a small blue square at the top left on a yellow background";
+        try (Backend cpu = Backend.cpu(); UnclipModel m = UnclipModel.load(model, cpu, DType.F32);
+             UnclipPipeline p = new UnclipPipeline(m)) {
+            p.textToImage(TextToImage.of(List.of(prompt), 0), UnclipPipeline.Progress.NONE);  // warm-up
+            double[] seconds = new double[repeats];
+            List<Map<String, Long>> stages = new ArrayList<>();
+            for (int i = 0; i < repeats; i++) {
+                TextToImage r = new TextToImage(List.of(prompt), null, batch, TextToImage.PRIOR_STEPS,
+                        TextToImage.DECODER_STEPS, TextToImage.SUPER_RES_STEPS, TextToImage.PRIOR_GUIDANCE,
+                        TextToImage.DECODER_GUIDANCE, Seeds.of(i));
+                long t0 = System.nanoTime();
+                stages.add(p.textToImage(r, UnclipPipeline.Progress.NONE).stageNanos());
+                seconds[i] = (System.nanoTime() - t0) / 1e9;
+            }
+            double[] sorted = seconds.clone();
+            Arrays.sort(sorted);
+            double median = sorted[repeats / 2];
+            System.out.printf("unclip4j: batch %d, default steps, OMP_NUM_THREADS=%s: median %.2f s per call, %.2f s per image,"
+                    + " %.2f images/s; runs %s; stages of the last run (s) %s; device %s%n", batch,
+                    System.getenv().getOrDefault("OMP_NUM_THREADS", "(all cores)"), median, median / batch, batch / median,
+                    Arrays.toString(Arrays.stream(seconds).map(s -> Math.round(s * 100) / 100.0).toArray()),
+                    stages.getLast().entrySet().stream().map(e -> e.getKey() + " " + Math.round(e.getValue() / 1e7) / 100.0)
+                            .toList(), cpu.device());
+        }
+    }
+}
