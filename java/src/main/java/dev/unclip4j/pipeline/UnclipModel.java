@@ -22,6 +22,7 @@ import dev.unclip4j.unet.UNetConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -130,7 +131,7 @@ public final class UnclipModel implements AutoCloseable {
                         + " input channels, but the super-resolution input is the noisy image and the upscaled decoder"
                         + " image, 2 × " + decoder.inChannels() + " channels");
             }
-            if (!java.util.Arrays.equals(sr.sampleSize(), first.sampleSize())) {
+            if (!Arrays.equals(sr.sampleSize(), first.sampleSize())) {
                 throw new WeightFormatException(root + ": super_res_first and super_res_last have different sample_size");
             }
         }

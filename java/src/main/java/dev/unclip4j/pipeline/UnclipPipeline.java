@@ -8,12 +8,12 @@ import dev.unclip4j.image.RgbImage;
 import dev.unclip4j.model.TextProjection;
 import dev.unclip4j.schedule.Noise;
 import dev.unclip4j.schedule.UnCLIPScheduler;
-import dev.unclip4j.schedule.UnCLIPSchedulerConfig.VarianceType;
 import dev.unclip4j.tensor.Backend;
 import dev.unclip4j.tensor.Tensor;
 import dev.unclip4j.tensor.Workspace;
 import dev.unclip4j.unet.UNet;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -115,10 +115,7 @@ public final class UnclipPipeline implements AutoCloseable {
         step.reset();
         Tensor post = step.allocate(dtype, b, d).copyFrom(x);
         m.prior.postProcessLatents(post, post);
-        float[] flat = post.toFloatArray();
-        float[][] out = new float[b][];
-        for (int i = 0; i < b; i++) out[i] = java.util.Arrays.copyOfRange(flat, i * d, (i + 1) * d);
-        return out;
+        return rows(post.toFloatArray(), b);
     }
 
     // ---- image variations ---------------------------------------------------------------------------
@@ -163,11 +160,7 @@ public final class UnclipPipeline implements AutoCloseable {
             System.arraycopy(p, 0, pixels, i * p.length, p.length);
         }
         Tensor in = conditioning.allocate(dtype, images.size(), size, size, 3).copyFrom(pixels);
-        float[] flat = m.imageEncoder.forward(in, conditioning).imageEmbeds().toFloatArray();
-        int d = flat.length / images.size();
-        float[][] out = new float[images.size()][];
-        for (int i = 0; i < out.length; i++) out[i] = java.util.Arrays.copyOfRange(flat, i * d, (i + 1) * d);
-        return out;
+        return rows(m.imageEncoder.forward(in, conditioning).imageEmbeds().toFloatArray(), images.size());
     }
 
     // ---- interpolation and text diffs -------------------------------------------------------------
@@ -217,10 +210,10 @@ public final class UnclipPipeline implements AutoCloseable {
         float[] e = new float[k * d], hs = new float[k * h];
         int[][] masks = new int[k][];
         for (int i = 0; i < k; i++) {
-            System.arraycopy(Slerp.slerp(positions[i], java.util.Arrays.copyOfRange(embeds, 0, d),
-                    java.util.Arrays.copyOfRange(embeds, d, 2 * d)), 0, e, i * d, d);
-            System.arraycopy(Slerp.slerp(positions[i], java.util.Arrays.copyOfRange(hidden, 0, h),
-                    java.util.Arrays.copyOfRange(hidden, h, 2 * h)), 0, hs, i * h, h);
+            System.arraycopy(Slerp.slerp(positions[i], Arrays.copyOfRange(embeds, 0, d),
+                    Arrays.copyOfRange(embeds, d, 2 * d)), 0, e, i * d, d);
+            System.arraycopy(Slerp.slerp(positions[i], Arrays.copyOfRange(hidden, 0, h),
+                    Arrays.copyOfRange(hidden, h, 2 * h)), 0, hs, i * h, h);
             masks[i] = union.clone();
         }
         TextConditioning text = new TextConditioning(e, hs, masks, k, l, w);
@@ -428,8 +421,16 @@ public final class UnclipPipeline implements AutoCloseable {
 
     private static float[] filled(int n, int t) {
         float[] v = new float[n];
-        java.util.Arrays.fill(v, t);
+        Arrays.fill(v, t);
         return v;
+    }
+
+    /** [n × d] values as n rows of d. */
+    static float[][] rows(float[] flat, int n) {
+        int d = flat.length / n;
+        float[][] out = new float[n][];
+        for (int i = 0; i < n; i++) out[i] = Arrays.copyOfRange(flat, i * d, (i + 1) * d);
+        return out;
     }
 
     static float[] flatten(float[][] rows) {

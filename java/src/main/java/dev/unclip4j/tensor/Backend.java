@@ -31,6 +31,7 @@ public final class Backend implements AutoCloseable {
     private final Kind kind;
     private final Context context;
     private String device;
+    private OpProfile profile;   // null: not profiling (see startProfile)
 
     private Backend(Kind kind, Context context) {
         this.kind = kind;
@@ -150,18 +151,53 @@ public final class Backend implements AutoCloseable {
         context.synchronize();
     }
 
+    // ---- profiling ------------------------------------------------------------------------------
+
+    /**
+     * Starts timing every op of this backend into a new {@link OpProfile} (replacing any earlier
+     * one) and returns it. Only the downcall is timed, not the Java argument checks before it.
+     * While profiling, each op waits for its own completion ({@link #synchronize}), so on CUDA a
+     * time is the op's, not its launch's — and the stream is serialised; on the CPU, whose ops are
+     * synchronous, nothing changes. Off by default: then an op pays one null check.
+     */
+    public OpProfile startProfile() {
+        profile = new OpProfile();
+        return profile;
+    }
+
+    /** Stops timing; returns the profile that was filled (null if none was started). */
+    public OpProfile stopProfile() {
+        OpProfile p = profile;
+        profile = null;
+        return p;
+    }
+
+    private long profileStart() {
+        return profile == null ? 0L : System.nanoTime();
+    }
+
+    private void profileEnd(String op, long t0) {
+        if (profile == null) return;
+        context.synchronize();
+        profile.add(op, System.nanoTime() - t0);
+    }
+
     // ---- ops --------------------------------------------------------------------------------
 
     /** out = a + b, b broadcast over a's leading dimensions (b's shape is a suffix of a's); out may be a, not b. */
     public void add(Tensor a, Tensor b, Tensor out) {
         long nb = checkBroadcast("uc_add", a, b, out);
+        long t0 = profileStart();
         context.ops().add(a.dtype(), a.address(), b.address(), out.address(), a.numel(), nb);
+        profileEnd("uc_add", t0);
     }
 
     /** out = a * b, b broadcast over a's leading dimensions (b's shape is a suffix of a's); out may be a, not b. */
     public void mul(Tensor a, Tensor b, Tensor out) {
         long nb = checkBroadcast("uc_mul", a, b, out);
+        long t0 = profileStart();
         context.ops().mul(a.dtype(), a.address(), b.address(), out.address(), a.numel(), nb);
+        profileEnd("uc_mul", t0);
     }
 
     /** out = act(x), elementwise. */
@@ -172,7 +208,9 @@ public final class Backend implements AutoCloseable {
         if (act == null || act == Activation.NONE) throw UnclipException.invalidArgument(op, "no activation given");
         sameDType(op, x, out);
         sameShape(op, "x", x, "out", out);
+        long t0 = profileStart();
         context.ops().activate(act, x.dtype(), x.address(), out.address(), x.numel());
+        profileEnd("uc_activate", t0);
     }
 
     /**
@@ -201,7 +239,9 @@ public final class Backend implements AutoCloseable {
         long bytes = dst.dtype().byteSize();
         MemorySegment from = MemorySegment.ofAddress(src.address().address() + srcColumn * bytes);
         MemorySegment to = MemorySegment.ofAddress(dst.address().address() + dstColumn * bytes);
+        long t0 = profileStart();
         context.ops().copy2d(src.dtype(), from, sw, to, dw, rows, columns);
+        profileEnd("uc_copy_2d", t0);
     }
 
     /**
@@ -245,7 +285,9 @@ public final class Backend implements AutoCloseable {
             sameShape(op, "residual", residual, "out", out);
             residualAddress = residual.address();
         }
+        long t0 = profileStart();
         context.ops().linear(x.dtype(), x.address(), w.address(), biasAddress, residualAddress, out.address(), m, n, k, act);
+        profileEnd("uc_linear", t0);
     }
 
     // ---- transformer ops ----------------------------------------------------------------------
@@ -266,8 +308,10 @@ public final class Backend implements AutoCloseable {
         checkAttentionOut(op, q, out);
         MemorySegment maskAddress = attentionMask(op, "mask", mask, q, qs[0], ks[1]);
         long row = qs[2] * qs[3];
+        long t0 = profileStart();
         context.ops().attention(q.dtype(), q.address(), row, k.address(), row, v.address(), row, maskAddress,
                 out.address(), qs[0], qs[1], ks[1], qs[2], qs[3], scale, causal);
+        profileEnd("uc_attention", t0);
     }
 
     /**
@@ -296,8 +340,10 @@ public final class Backend implements AutoCloseable {
         MemorySegment base = qkv.address();
         MemorySegment k = MemorySegment.ofAddress(base.address() + row * bytes);
         MemorySegment v = MemorySegment.ofAddress(base.address() + 2 * row * bytes);
+        long t0 = profileStart();
         context.ops().attention(qkv.dtype(), base, stride, k, stride, v, stride, maskAddress, out.address(), b, l, l,
                 h, d, scale, causal);
+        profileEnd("uc_attention", t0);
     }
 
     /**
@@ -322,8 +368,10 @@ public final class Backend implements AutoCloseable {
         checkAttentionOut(op, q, out);
         MemorySegment maskAddress = attentionMask(op, "textMask", textMask, q, qs[0], ts[1]);
         long row = qs[2] * qs[3];
+        long t0 = profileStart();
         context.ops().attentionAddedKv(q.dtype(), q.address(), row, kText.address(), vText.address(), row, maskAddress,
                 ts[1], kSelf.address(), vSelf.address(), row, ss[1], out.address(), qs[0], qs[1], qs[2], qs[3], scale);
+        profileEnd("uc_attention_added_kv", t0);
     }
 
     /** LayerNorm over the last dim of x [..., C] (float32 statistics); gamma, beta: [C] or null. */
@@ -338,7 +386,9 @@ public final class Backend implements AutoCloseable {
         MemorySegment g = MemorySegment.NULL, b = MemorySegment.NULL;
         if (gamma != null) g = vectorOf(op, "gamma", gamma, x, c);
         if (beta != null) b = vectorOf(op, "beta", beta, x, c);
+        long t0 = profileStart();
         context.ops().layerNorm(x.dtype(), x.address(), g, b, out.address(), leading(x), c, eps);
+        profileEnd("uc_layer_norm", t0);
     }
 
     /** Softmax over the last dim of x [..., n], n >= 1. */
@@ -349,7 +399,9 @@ public final class Backend implements AutoCloseable {
         if (x.rank() < 1 || x.dim(-1) == 0) throw UnclipException.invalidArgument(op, "x must be [..., n] with n >= 1");
         sameDType(op, x, out);
         sameShape(op, "x", x, "out", out);
+        long t0 = profileStart();
         context.ops().softmax(x.dtype(), x.address(), out.address(), leading(x), x.dim(-1));
+        profileEnd("uc_softmax", t0);
     }
 
     /**
@@ -371,8 +423,10 @@ public final class Backend implements AutoCloseable {
             throw UnclipException.invalidArgument(op, "out is " + Arrays.toString(out.shape()) + ", expected ["
                     + timesteps.dim(0) + ", dim]");
         }
+        long t0 = profileStart();
         context.ops().timestepEmbedding(out.dtype(), timesteps.address(), out.address(), timesteps.dim(0), out.dim(1),
                 flipSinToCos, downscaleFreqShift, maxPeriod);
+        profileEnd("uc_timestep_embedding", t0);
     }
 
     /**
@@ -405,7 +459,9 @@ public final class Backend implements AutoCloseable {
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
             MemorySegment host = arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_INT, ids);
             context.memcpy(staged, host, bytes, Context.CopyKind.HOST_TO_DEVICE);
+            long t0 = profileStart();
             context.ops().embedding(table.dtype(), table.address(), staged, out.address(), ids.length, vocab, dim);
+            profileEnd("uc_embedding", t0);
         } finally {
             // Stream-ordered on cuda: the free waits for the lookup queued before it.
             context.free(staged);
@@ -486,7 +542,9 @@ public final class Backend implements AutoCloseable {
         if (!(eps > 0)) throw UnclipException.invalidArgument(op, "eps = " + eps + " must be > 0");
         MemorySegment g = optional(op, "gamma", gamma, x, c), b = optional(op, "beta", beta, x, c);
         MemorySegment ss = optional(op, "scaleShift", scaleShift, x, n, 2 * c);
+        long t0 = profileStart();
         context.ops().groupNorm(x.dtype(), x.address(), g, b, ss, out.address(), n, hw, c, groups, eps, act);
+        profileEnd("uc_group_norm", t0);
     }
 
     /**
@@ -535,8 +593,10 @@ public final class Backend implements AutoCloseable {
         if (residual != null && residual.address().equals(x.address())) {
             throw UnclipException.invalidArgument(op, "residual must not alias x");
         }
+        long t0 = profileStart();
         context.ops().conv2d(x.dtype(), x.address(), w.address(), biasAddress, residualAddress, out.address(), n, h, width,
                 cin, cout, kh, kw, stride, pad, outputScaleFactor);
+        profileEnd("uc_conv2d", t0);
     }
 
     /** Converts a checkpoint's conv weight [Cout, Cin, KH, KW] to uc_conv2d's [Cout, KH, KW, Cin], once at load. */
@@ -553,7 +613,9 @@ public final class Backend implements AutoCloseable {
             throw UnclipException.invalidArgument(op, "out is " + Arrays.toString(out.shape()) + ", expected "
                     + Arrays.toString(expected));
         }
+        long t0 = profileStart();
         context.ops().conv2dWeightOhwi(w.dtype(), w.address(), out.address(), w.dim(0), w.dim(1), w.dim(2), w.dim(3));
+        profileEnd("uc_conv2d_weight_ohwi", t0);
     }
 
     /** Nearest 2× upsample: x [N, H, W, C] to out [N, 2H, 2W, C]. */
@@ -561,7 +623,9 @@ public final class Backend implements AutoCloseable {
         String op = "uc_upsample_nearest2x";
         requireImage(op, x);
         checkResize(op, x, out, 2 * x.dim(1), 2 * x.dim(2));
+        long t0 = profileStart();
         context.ops().upsampleNearest2x(x.dtype(), x.address(), out.address(), x.dim(0), x.dim(1), x.dim(2), x.dim(3));
+        profileEnd("uc_upsample_nearest2x", t0);
     }
 
     /** 2×2 average pool, stride 2: x [N, H, W, C] to out [N, H/2, W/2, C] (an odd last row/column is dropped). */
@@ -569,7 +633,9 @@ public final class Backend implements AutoCloseable {
         String op = "uc_avg_pool2x2";
         requireImage(op, x);
         checkResize(op, x, out, x.dim(1) / 2, x.dim(2) / 2);
+        long t0 = profileStart();
         context.ops().avgPool2x2(x.dtype(), x.address(), out.address(), x.dim(0), x.dim(1), x.dim(2), x.dim(3));
+        profileEnd("uc_avg_pool2x2", t0);
     }
 
     /**
@@ -585,8 +651,10 @@ public final class Backend implements AutoCloseable {
         if (out.numel() > 0 && (x.dim(1) == 0 || x.dim(2) == 0)) {
             throw UnclipException.invalidArgument(op, "cannot resize the empty x " + Arrays.toString(x.shape()));
         }
+        long t0 = profileStart();
         context.ops().resizeBicubicAa(x.dtype(), x.address(), out.address(), x.dim(0), x.dim(1), x.dim(2), x.dim(3),
                 out.dim(1), out.dim(2));
+        profileEnd("uc_resize_bicubic_aa", t0);
     }
 
     private void requireImage(String op, Tensor x) {

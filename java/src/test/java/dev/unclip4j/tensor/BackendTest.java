@@ -12,6 +12,7 @@ import dev.unclip4j.bindings.Event;
 import dev.unclip4j.bindings.Status;
 import dev.unclip4j.bindings.UnclipException;
 import dev.unclip4j.bindings.UnclipLibrary;
+import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -145,6 +146,27 @@ class BackendTest {
             end.record();
             float ms = end.elapsedMillisSince(start);
             assertTrue(ms >= 29f && ms < 5000f, "elapsed " + ms + " ms for a 30 ms sleep");
+        }
+    }
+
+    @Test
+    void profileCountsEachOpWhileOnAndNothingWhenOff() {
+        try (Backend cpu = Backend.cpu(); Tensor a = cpu.fromFloats(DType.F32, new float[] {1, 2}, 2);
+             Tensor out = cpu.allocate(DType.F32, 2); Tensor wrong = cpu.allocate(DType.F32, 3)) {
+            assertEquals(null, cpu.stopProfile());
+            cpu.add(a, a, out);                       // before the profile: not counted
+            OpProfile profile = cpu.startProfile();
+            cpu.add(a, a, out);
+            cpu.add(a, a, out);
+            cpu.mul(a, a, out);
+            assertThrows(UnclipException.class, () -> cpu.add(a, a, wrong));   // refused before the downcall
+            assertEquals(profile, cpu.stopProfile());
+            cpu.mul(a, a, out);                       // after: not counted
+            assertEquals(List.of("uc_add", "uc_mul"), List.copyOf(profile.entries().keySet()));
+            assertEquals(2, profile.entries().get("uc_add").calls());
+            assertEquals(1, profile.entries().get("uc_mul").calls());
+            assertTrue(profile.totalNanos() > 0 && profile.totalNanos() == profile.entries().values().stream()
+                    .mapToLong(OpProfile.Entry::nanos).sum());
         }
     }
 
