@@ -90,17 +90,21 @@ class UnclipApiTest {
     void cancelStopsARunningRequestPromptlyAndTheModelStaysUsable() throws Exception {
         Request quick = fast("a red circle", 5);
         byte[] before = unclip.generate(quick).images().getFirst().rgb();
-        CountDownLatch decoding = new CountDownLatch(1);
+        CountDownLatch decoding = new CountDownLatch(1), cancelled = new CountDownLatch(1);
         Future<Result> running = threads.submit(() -> unclip.generate(Request.of("a blue square"), (stage, step, steps) -> {
-            if (stage.equals("decoder")) decoding.countDown();
+            if (stage.equals("decoder") && step == 1) {
+                decoding.countDown();
+                await(cancelled);  // hold the request mid-stage until the cancel is in
+            }
         }));
         assertTrue(decoding.await(2, TimeUnit.MINUTES));
-        long t0 = System.nanoTime();
         unclip.cancel();
+        long t0 = System.nanoTime();
+        cancelled.countDown();
         ExecutionException e = assertThrows(ExecutionException.class, () -> running.get(1, TimeUnit.MINUTES));
         double seconds = (System.nanoTime() - t0) / 1e9;
         assertInstanceOf(CancellationException.class, e.getCause());
-        // A decoder step of the built-in model takes about 0.2 s here; the request stops within one.
+        // 24 decoder and 7 super-resolution steps were left; it stops within the next op.
         assertTrue(seconds < 2, "stopped after " + seconds + " s");
         assertArrayEquals(before, unclip.generate(quick).images().getFirst().rgb(), "the same image after a cancel");
     }
@@ -118,17 +122,37 @@ class UnclipApiTest {
 
     @Test
     void cancelAlsoDropsTheRequestsQueuedBehind() throws Exception {
-        CountDownLatch running = new CountDownLatch(1);
-        Future<Result> first = threads.submit(() -> unclip.generate(Request.of("a red circle"), (stage, step, steps) -> running.countDown()));
+        CountDownLatch running = new CountDownLatch(1), release = new CountDownLatch(1);
+        Future<Result> first = threads.submit(() -> unclip.generate(Request.of("a red circle"), (stage, step, steps) -> {
+            running.countDown();
+            await(release);
+        }));
         assertTrue(running.await(2, TimeUnit.MINUTES));
-        Future<Result> queued = threads.submit(() -> unclip.generate(fast("a blue circle", 1)));
-        Thread.sleep(200);  // let it reach the queue
+        List<Throwable> queuedOutcome = Collections.synchronizedList(new ArrayList<>());
+        Thread queued = Thread.ofPlatform().start(() -> {
+            try {
+                unclip.generate(fast("a blue circle", 1));
+            } catch (RuntimeException ex) {
+                queuedOutcome.add(ex);
+            }
+        });
+        while (queued.getState() != Thread.State.WAITING) Thread.sleep(5);  // parked on the queue
         unclip.cancel();
-        for (Future<Result> f : List.of(first, queued)) {
-            ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(1, TimeUnit.MINUTES));
-            assertInstanceOf(CancellationException.class, e.getCause());
-        }
+        release.countDown();
+        ExecutionException e = assertThrows(ExecutionException.class, () -> first.get(1, TimeUnit.MINUTES));
+        assertInstanceOf(CancellationException.class, e.getCause());
+        queued.join(60_000);
+        assertEquals(1, queuedOutcome.size());
+        assertInstanceOf(CancellationException.class, queuedOutcome.getFirst());
         assertEquals(1, unclip.generate(fast("a blue circle", 1)).images().size(), "a request after the cancel runs");
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            assertTrue(latch.await(2, TimeUnit.MINUTES));
+        } catch (InterruptedException ex) {
+            throw new IllegalStateException(ex);
+        }
     }
 
     @Test

@@ -21,7 +21,7 @@ final class Cli {
 
     /**
      * {@code args} with two steps in every stage, the least the scheduler takes: the built-in
-     * model then makes an image in about two seconds.
+     * model then makes an image in well under a second on an idle machine.
      */
     static String[] fast(String... args) {
         return concat(args, "--prior-steps", "2", "--decoder-steps", "2", "--super-res-steps", "2");

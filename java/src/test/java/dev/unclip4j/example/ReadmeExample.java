@@ -15,7 +15,7 @@ public class ReadmeExample {
             Result result = unclip.generate(request,
                     (stage, step, steps) -> System.out.println(stage + " " + step + "/" + steps));
             result.images().getFirst().writePng(Path.of("circle.png"));
-            System.out.println(result.stageTimes());  // {text=PT0.2S, prior=PT0.6S, decoder=PT5S, super-res=PT4S}
+            System.out.println(result.stageTimes());  // {text=PT0.07S, prior=PT0.1S, decoder=PT0.55S, super-res=PT0.63S}
         }
     }
 }
