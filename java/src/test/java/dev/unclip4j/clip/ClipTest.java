@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.unclip4j.io.Checkpoint;
 import dev.unclip4j.io.WeightFormatException;
+import dev.unclip4j.testing.Parity;
 import dev.unclip4j.tensor.Backend;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,7 +59,7 @@ class ClipTest {
                         assertEquals(Clip.cosine(img[i], txt[t]), dot, 1e-6);
                     }
                 }
-                double err = ClipTowerParity.relL2(logits, io.floats("logits_per_image"));
+                double err = Parity.relL2(logits, io.floats("logits_per_image"));
                 System.out.println("logits_per_image " + model + "/" + layout + ": relative L2 " + err);
                 assertTrue(err < 1e-4, model + "/" + layout + " logits relative L2 " + err);
                 assertTrue(Math.abs(clip.logitScale() - 100) > 1e-3, "the fixture's logit_scale is not ln 100");
@@ -163,7 +164,7 @@ class ClipTest {
         Path image = TinyClipFolder.image(dir.resolve("sq.png"), 32, 32, 5);
         try (Clip a = Clip.open(hf, cpu); Clip b = Clip.open(ClipTowerParity.fixture("both").resolve("openai"), cpu)) {
             float[] ea = a.imageEmbeddings(List.of(image), false)[0], eb = b.imageEmbeddings(List.of(image), false)[0];
-            assertTrue(ClipTowerParity.relL2(eb, ea) < 1e-5, "relative L2 " + ClipTowerParity.relL2(eb, ea));
+            assertTrue(Parity.relL2(eb, ea) < 1e-5, "relative L2 " + Parity.relL2(eb, ea));
             // and a prompt needs a tokenizer, which the OpenAI fixture folder does not have
             var e = assertThrows(WeightFormatException.class, () -> b.textEmbeddings(List.of("a cat"), true));
             assertTrue(e.getMessage().contains("no tokenizer"), e.getMessage());

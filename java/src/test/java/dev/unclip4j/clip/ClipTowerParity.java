@@ -1,5 +1,6 @@
 package dev.unclip4j.clip;
 
+import static dev.unclip4j.testing.Parity.relL2;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -46,17 +47,6 @@ final class ClipTowerParity {
         int[][] ids = new int[(int) s[0]][(int) s[1]];
         for (int b = 0; b < s[0]; b++) for (int j = 0; j < s[1]; j++) ids[b][j] = Math.toIntExact(flat[(int) (b * s[1] + j)]);
         return ids;
-    }
-
-    static double relL2(float[] ours, float[] ref) {
-        assertTrue(ours.length == ref.length, "lengths " + ours.length + " vs " + ref.length);
-        double e = 0, r = 0;
-        for (int i = 0; i < ref.length; i++) {
-            assertTrue(Float.isFinite(ours[i]), "non-finite output at " + i);
-            e += Math.pow((double) ours[i] - ref[i], 2);
-            r += Math.pow(ref[i], 2);
-        }
-        return Math.sqrt(e / r);
     }
 
     /** Relative L2 error of each output of model {@code name} in {@code layout}, keyed by the io tensor name. */

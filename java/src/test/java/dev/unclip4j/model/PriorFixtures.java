@@ -1,5 +1,6 @@
 package dev.unclip4j.model;
 
+import static dev.unclip4j.testing.Parity.relL2;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -172,17 +173,6 @@ final class PriorFixtures {
             at += p.length;
         }
         return out;
-    }
-
-    static double relL2(float[] ours, float[] ref) {
-        assertTrue(ours.length == ref.length, "lengths " + ours.length + " vs " + ref.length);
-        double e = 0, r = 0;
-        for (int i = 0; i < ref.length; i++) {
-            assertTrue(Float.isFinite(ours[i]), "non-finite output at " + i);
-            e += Math.pow((double) ours[i] - ref[i], 2);
-            r += Math.pow(ref[i], 2);
-        }
-        return Math.sqrt(e / r);
     }
 
     static Tensor upload(Checkpoint io, String name, Backend backend, DType dtype) {

@@ -1,5 +1,7 @@
 package dev.unclip4j.pipeline;
 
+import static dev.unclip4j.testing.Parity.builtinModel;
+import static dev.unclip4j.testing.Parity.relL2;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -77,13 +79,6 @@ class PipelineParityTest {
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    static Path builtinModel() {
-        Path p = Path.of("").toAbsolutePath();
-        while (p != null && !Files.isDirectory(p.resolve("models/unclip-shapes-tiny"))) p = p.getParent();
-        if (p == null) throw new IllegalStateException("models/unclip-shapes-tiny not found");
-        return p.resolve("models/unclip-shapes-tiny");
     }
 
     static Stream<String> cases() throws IOException {
@@ -200,17 +195,5 @@ class PipelineParityTest {
     private static float[] nhwc(Checkpoint io, String name) {
         long[] s = io.entry(name).shape();
         return UnclipPipeline.nchwToNhwc(io.floats(name), (int) s[0], (int) s[1], (int) s[2], (int) s[3]);
-    }
-
-    static double relL2(float[] ours, float[] ref) {
-        if (ours.length != ref.length) return Double.POSITIVE_INFINITY;
-        double num = 0, den = 0;
-        for (int i = 0; i < ref.length; i++) {
-            if (Float.isNaN(ours[i])) return Double.NaN;
-            double d = (double) ours[i] - ref[i];
-            num += d * d;
-            den += (double) ref[i] * ref[i];
-        }
-        return Math.sqrt(num / den);
     }
 }

@@ -1,5 +1,7 @@
 package dev.unclip4j.unet;
 
+import static dev.unclip4j.testing.Parity.builtinModel;
+import static dev.unclip4j.testing.Parity.relL2;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.unclip4j.bindings.DType;
@@ -8,7 +10,6 @@ import dev.unclip4j.tensor.Backend;
 import dev.unclip4j.tensor.Tensor;
 import dev.unclip4j.tensor.Workspace;
 import java.net.URISyntaxException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -35,14 +36,6 @@ final class UNetParity {
         }
     }
 
-    /** The built-in model's folder (tests run in java/, the model is at the repository root). */
-    static Path builtinModel() {
-        Path p = Path.of("").toAbsolutePath();
-        while (p != null && !Files.isDirectory(p.resolve("models/unclip-shapes-tiny"))) p = p.getParent();
-        if (p == null) throw new IllegalStateException("models/unclip-shapes-tiny not found above " + Path.of("").toAbsolutePath());
-        return p.resolve("models/unclip-shapes-tiny");
-    }
-
     /** The model folder a fixture's weights are in. */
     static Path modelDir(String name) {
         String component = BUILTIN.get(name);
@@ -63,17 +56,6 @@ final class UNetParity {
 
     static long[] nhwcShape(long[] s) {
         return s.length == 4 ? new long[] {s[0], s[2], s[3], s[1]} : s;
-    }
-
-    static double relL2(float[] ours, float[] ref) {
-        double num = 0, den = 0;
-        for (int i = 0; i < ref.length; i++) {
-            double d = (double) ours[i] - ref[i];
-            if (Double.isNaN(ours[i])) return Double.NaN;
-            num += d * d;
-            den += (double) ref[i] * ref[i];
-        }
-        return Math.sqrt(num / den);
     }
 
     static Tensor upload(Checkpoint io, String name, Backend backend, DType dtype) {
