@@ -6,6 +6,7 @@ import dev.unclip4j.pipeline.TextToImage;
 import dev.unclip4j.pipeline.UnclipModel;
 import dev.unclip4j.pipeline.UnclipPipeline;
 import dev.unclip4j.tensor.Backend;
+import dev.unclip4j.tensor.OpProfile;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,8 +22,11 @@ import java.util.Map;
  * native library's OpenMP count (OMP_NUM_THREADS).
  *
  * <pre>
- * java -cp benchmarks/target/benchmarks.jar dev.unclip4j.bench.PipelineTime MODEL [repeats=5] [batch=1]
+ * java [-Dunclip.profile=true] -cp benchmarks/target/benchmarks.jar dev.unclip4j.bench.PipelineTime MODEL [repeats=5] [batch=1]
  * </pre>
+ *
+ * <p>With {@code -Dunclip.profile=true} it also prints each op's calls and share of the timed
+ * runs ({@link Backend#startProfile}), which is where to look before changing a kernel.
  */
 public final class PipelineTime {
     private PipelineTime() {}
@@ -37,6 +41,8 @@ public final class PipelineTime {
             p.textToImage(TextToImage.of(List.of(prompt), 0), UnclipPipeline.Progress.NONE);  // warm-up
             double[] seconds = new double[repeats];
             List<Map<String, Long>> stages = new ArrayList<>();
+            boolean profile = Boolean.getBoolean("unclip.profile");
+            if (profile) cpu.startProfile();
             for (int i = 0; i < repeats; i++) {
                 TextToImage r = new TextToImage(List.of(prompt), null, batch, TextToImage.PRIOR_STEPS,
                         TextToImage.DECODER_STEPS, TextToImage.SUPER_RES_STEPS, TextToImage.PRIOR_GUIDANCE,
@@ -45,6 +51,7 @@ public final class PipelineTime {
                 stages.add(p.textToImage(r, UnclipPipeline.Progress.NONE).stageNanos());
                 seconds[i] = (System.nanoTime() - t0) / 1e9;
             }
+            if (profile) printProfile(cpu.stopProfile(), Arrays.stream(seconds).sum());
             double[] sorted = seconds.clone();
             Arrays.sort(sorted);
             double median = sorted[repeats / 2];
@@ -55,5 +62,13 @@ public final class PipelineTime {
                     stages.getLast().entrySet().stream().map(e -> e.getKey() + " " + Math.round(e.getValue() / 1e7) / 100.0)
                             .toList(), cpu.device());
         }
+    }
+
+    private static void printProfile(OpProfile profile, double seconds) {
+        System.out.printf("ops: %.3f s of %.3f s timed%n", profile.totalNanos() / 1e9, seconds);
+        profile.entries().entrySet().stream()
+                .sorted((a, b) -> Long.compare(b.getValue().nanos(), a.getValue().nanos()))
+                .forEach(e -> System.out.printf("  %-28s %8d calls %9.3f s %5.1f %%%n", e.getKey(), e.getValue().calls(),
+                        e.getValue().nanos() / 1e9, 100.0 * e.getValue().nanos() / 1e9 / seconds));
     }
 }
