@@ -119,6 +119,17 @@ UC_API uc_status uc_context_set_threads(uc_context *ctx, int32_t threads) {
     });
 }
 
+UC_API uc_status uc_weight_prepare(uc_context *ctx, uc_dtype dtype, const void *w, int64_t n, int64_t k) {
+    return uc::guarded(ctx, [&] {
+        if (uc_status s = uc::check_weight_prepare(ctx, dtype, w, n, k)) return s;
+        return UC_OK;  // cuBLAS and the conv kernels read w as it is: nothing to prepare
+    });
+}
+
+UC_API uc_status uc_weight_forget(uc_context *ctx, const void *) {
+    return uc::guarded(ctx, [] { return UC_OK; });
+}
+
 UC_API uc_status uc_device_describe(uc_context *ctx, char *buf, int64_t cap) {
     return uc::cuda::on_device(ctx, [&]() -> uc_status {
         if (buf == nullptr || cap <= 0) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "empty output buffer");

@@ -113,6 +113,16 @@ UC_API void uc_context_reset_cancel(uc_context *ctx);
  * whichever thread it comes. cuda: accepted and without effect (the ops run on the GPU). */
 UC_API uc_status uc_context_set_threads(uc_context *ctx, int32_t threads);
 
+/* Declares w — a uc_linear weight [n, k], or a uc_conv2d weight [Cout, KH, KW, Cin] as
+ * n = Cout, k = KH·KW·Cin — a constant that later uc_linear / uc_conv2d calls pass by this same
+ * pointer. cpu: packs it once into the GEMM's panel layout (a host copy of w, padded to whole
+ * panels) and uses that copy in every such call instead of repacking w. w must not change
+ * while it is prepared: uc_weight_forget(w), or uc_free of the block that holds it, ends that.
+ * Preparing it again with the same shape is a no-op. cuda: accepted and without effect (its
+ * GEMMs read w as it is). */
+UC_API uc_status uc_weight_prepare(uc_context *ctx, uc_dtype dtype, const void *w, int64_t n, int64_t k);
+UC_API uc_status uc_weight_forget(uc_context *ctx, const void *w);
+
 /* ---- memory --------------------------------------------------------------------------- */
 
 /* Backend memory: host memory aligned to 64 bytes (cpu), device memory (cuda). */

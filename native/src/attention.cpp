@@ -197,7 +197,7 @@ void attention_f32(const uc::AttentionArgs &a) {
     const int64_t lk = a.lk(), ldk = round_up(lk, T::kNr);
     const int64_t tasks = a.batch * H;
     const double work = (double)a.batch * H * a.lq * lk * D;
-    const bool parallel = work >= uc::cpu::kParallelThreshold && tasks > 1;
+    const bool parallel = work >= uc::cpu::kParallelFmas && tasks > 1;
     // kt [D][ldk], vp [lk][dp], bias [ldk], s [kBlockM][kBlockN], o [kBlockM][dp], m, l [kBlockM]
     const int64_t per_thread = D * ldk + lk * dp + ldk + T::kBlockM * (T::kBlockN + dp + 2);
     const int64_t block_m = a.causal ? T::kBlockMCausal : T::kBlockM;

@@ -123,6 +123,14 @@ inline uc_status check_linear(uc_context_base *ctx, uc_dtype dtype, const void *
     return UC_OK;
 }
 
+inline uc_status check_weight_prepare(uc_context_base *ctx, uc_dtype dtype, const void *w, int64_t n, int64_t k) {
+    if (!valid_dtype(dtype)) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "unknown dtype %d", (int)dtype);
+    if (n < 0 || k < 0)
+        return fail(ctx, UC_ERR_INVALID_ARGUMENT, "sizes n=%lld k=%lld must be >= 0", (long long)n, (long long)k);
+    if (n * k > 0 && w == nullptr) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "null pointer w");
+    return UC_OK;
+}
+
 inline uc_status check_copy_2d(uc_context_base *ctx, uc_dtype dtype, const void *src, int64_t src_stride,
                                const void *dst, int64_t dst_stride, int64_t rows, int64_t cols) {
     if (!valid_dtype(dtype)) return fail(ctx, UC_ERR_INVALID_ARGUMENT, "unknown dtype %d", (int)dtype);

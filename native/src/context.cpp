@@ -1,10 +1,13 @@
 // The cpu backend's context and memory: host memory, no stream, errors kept per context.
 #include "cpu.h"
+#include "gemm.h"
 
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <malloc.h>
 #include <string>
 #include <thread>
 
@@ -87,8 +90,10 @@ UC_API uc_status uc_device_describe(uc_context *ctx, char *buf, int64_t cap) {
                 break;
             }
         }
-        std::snprintf(buf, (size_t)cap, "%s, %d OpenMP threads, %s kernels", model.c_str(), ctx->threads,
-                      kernel_level());
+        // OMP_WAIT_POLICY as libgomp read it when it loaded (the Java bindings set passive).
+        const char *wait = std::getenv("OMP_WAIT_POLICY");
+        std::snprintf(buf, (size_t)cap, "%s, %d OpenMP threads (%s wait), %s kernels, %s", model.c_str(), ctx->threads,
+                      wait != nullptr ? wait : "default", kernel_level(), uc::cpu::gemm_kernels());
         return UC_OK;
     });
 }
@@ -107,8 +112,34 @@ UC_API uc_status uc_alloc(uc_context *ctx, int64_t bytes, void **out) {
     });
 }
 
+UC_API uc_status uc_weight_prepare(uc_context *ctx, uc_dtype dtype, const void *w, int64_t n, int64_t k) {
+    return uc::guarded(ctx, [&] {
+        if (uc_status s = uc::check_weight_prepare(ctx, dtype, w, n, k)) return s;
+        if (uc_status s = uc::cpu::require_f32(ctx, dtype)) return s;
+        if (n * k == 0 || uc::cpu::prepared_weight(ctx, w, n, k) != nullptr) return UC_OK;
+        ctx->packed_weights[w] = uc::cpu::pack_weight(static_cast<const float *>(w), n, k);
+        return UC_OK;
+    });
+}
+
+UC_API uc_status uc_weight_forget(uc_context *ctx, const void *w) {
+    return uc::guarded(ctx, [&] {
+        ctx->packed_weights.erase(w);
+        return UC_OK;
+    });
+}
+
 UC_API uc_status uc_free(uc_context *ctx, void *ptr) {
     return uc::guarded(ctx, [&] {
+        // A weight prepared inside this block is gone with it: the next block at this address
+        // holds something else.
+        if (ptr != nullptr && !ctx->packed_weights.empty()) {
+            const char *begin = static_cast<const char *>(ptr), *end = begin + malloc_usable_size(ptr);
+            for (auto it = ctx->packed_weights.begin(); it != ctx->packed_weights.end();) {
+                const char *w = static_cast<const char *>(it->first);
+                it = w >= begin && w < end ? ctx->packed_weights.erase(it) : std::next(it);
+            }
+        }
         std::free(ptr);
         return UC_OK;
     });

@@ -3,8 +3,27 @@
 
 #include "common.h"
 
-// The cpu context holds nothing beyond what both backends share.
-struct uc_context : uc_context_base {};
+#include <unordered_map>
+#include <vector>
+
+namespace uc::cpu {
+
+// A weight packed once by uc_weight_prepare into the GEMM's panel layout (gemm.h).
+struct PackedWeight {
+    int64_t n = 0, k = 0, nr = 0;
+    std::vector<float> panels;  // [⌈n/nr⌉][k][nr]
+};
+
+}  // namespace uc::cpu
+
+// The cpu context: what both backends share, the prepared weights by address, and the GEMM's
+// scratch for packing a weight that is not prepared (kept, so that no call page-faults in a
+// fresh buffer), and a row of zeros.
+struct uc_context : uc_context_base {
+    std::unordered_map<const void *, uc::cpu::PackedWeight> packed_weights;
+    std::vector<float> pack_scratch;
+    std::vector<float> zeros;  // a conv's input row in the padding (the GEMM's narrow path)
+};
 
 namespace uc::cpu {
 
@@ -21,8 +40,14 @@ inline uc_status check_cancel(uc_context_base *ctx) {
     return UC_OK;
 }
 
-// Small loops stay on the calling thread: forking a team costs more than they do.
-constexpr int64_t kParallelThreshold = 1 << 15;
+// An op forks its OpenMP team only with enough work to repay the fork and the join: a few
+// microseconds while the team spins, tens once it sleeps (OMP_WAIT_POLICY=passive), and
+// milliseconds when a team thread is descheduled on a busy machine and the barrier waits for
+// it. So only ops of roughly 100 µs or more on one core run on several:
+// multiply-adds of a GEMM, a convolution or attention (8 M ≈ 110 µs at 150 GFLOP/s) …
+constexpr int64_t kParallelFmas = 1 << 23;
+// … and elements of a memory-bound op (128 K floats: 0.5 MB read and written, ≈ 50–100 µs).
+constexpr int64_t kParallelElements = 1 << 17;
 
 }  // namespace uc::cpu
 

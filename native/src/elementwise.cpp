@@ -13,7 +13,7 @@ template <Binary kOp>
 void binary(const float *a, const float *b, float *out, int64_t n, int64_t nb) {
     // Walk the output in rows of nb so the broadcast index needs no modulo per element.
     const int64_t rows = n / nb;
-#pragma omp parallel for schedule(static) if (n >= uc::cpu::kParallelThreshold)
+#pragma omp parallel for schedule(static) if (n >= uc::cpu::kParallelElements)
     for (int64_t r = 0; r < rows; ++r) {
         const float *ar = a + r * nb;
         float *orow = out + r * nb;
@@ -85,7 +85,7 @@ UC_API uc_status uc_activate(uc_context *ctx, uc_activation act, uc_dtype dtype,
         // Chunks of 4096: a few pages per task, many tasks per thread for balance.
         constexpr int64_t kChunk = 4096;
         const int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (n >= uc::cpu::kParallelThreshold)
+#pragma omp parallel for schedule(static) if (n >= uc::cpu::kParallelElements)
         for (int64_t c = 0; c < chunks; ++c) {
             const int64_t begin = c * kChunk;
             activate_chunk(act, xf + begin, of + begin, std::min(kChunk, n - begin));

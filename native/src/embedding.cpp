@@ -16,7 +16,7 @@ extern "C" UC_API uc_status uc_embedding(uc_context *ctx, uc_dtype dtype, const 
                                 (int)ids[i], (long long)vocab);
         const float *tf = static_cast<const float *>(table);
         float *of = static_cast<float *>(out);
-#pragma omp parallel for schedule(static) if (n * dim >= uc::cpu::kParallelThreshold)
+#pragma omp parallel for schedule(static) if (n * dim >= uc::cpu::kParallelElements)
         for (int64_t i = 0; i < n; ++i)
             std::memcpy(of + i * dim, tf + (int64_t)ids[i] * dim, (size_t)dim * sizeof(float));
         return UC_OK;

@@ -56,7 +56,7 @@ void group_norm_f32(const float *x, const float *gamma, const float *beta, const
     const int64_t cg = c / groups, chunks = std::min(GroupNormConfig::kChunks, std::max<int64_t>(hw, 1));
     // Pass 1: per (image, chunk of rows) channel sums, in parallel.
     std::vector<double> partial((size_t)(n * chunks * 2 * c));
-#pragma omp parallel for schedule(static) if (n * hw * c >= uc::cpu::kParallelThreshold)
+#pragma omp parallel for schedule(static) if (n * hw * c >= uc::cpu::kParallelElements)
     for (int64_t task = 0; task < n * chunks; ++task) {
         const int64_t img = task / chunks, k = task % chunks;
         double *sums = partial.data() + task * 2 * c;
@@ -89,7 +89,7 @@ void group_norm_f32(const float *x, const float *gamma, const float *beta, const
             }
         }
     // Pass 2: normalise, in parallel over rows.
-#pragma omp parallel for schedule(static) if (n * hw * c >= uc::cpu::kParallelThreshold)
+#pragma omp parallel for schedule(static) if (n * hw * c >= uc::cpu::kParallelElements)
     for (int64_t row = 0; row < n * hw; ++row) {
         const int64_t img = row / hw;
         normalize_row(x + row * c, a.data() + img * c, b.data() + img * c, out + row * c, c, act);

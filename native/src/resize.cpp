@@ -9,7 +9,7 @@
 namespace {
 
 void upsample_nearest2x_f32(const float *x, float *out, int64_t n, int64_t h, int64_t w, int64_t c) {
-#pragma omp parallel for schedule(static) if (n * h * w * c >= uc::cpu::kParallelThreshold)
+#pragma omp parallel for schedule(static) if (n * h * w * c >= uc::cpu::kParallelElements)
     for (int64_t row = 0; row < n * 2 * h; ++row) {
         const int64_t b = row / (2 * h), oy = row % (2 * h);
         const float *src = x + (b * h + oy / 2) * w * c;
@@ -33,7 +33,7 @@ UC_MULTIVERSION void avg_pool_row(const float *top, const float *bottom, float *
 
 void avg_pool2x2_f32(const float *x, float *out, int64_t n, int64_t h, int64_t w, int64_t c) {
     const int64_t oh = h / 2, ow = w / 2;
-#pragma omp parallel for schedule(static) if (n * h * w * c >= uc::cpu::kParallelThreshold)
+#pragma omp parallel for schedule(static) if (n * h * w * c >= uc::cpu::kParallelElements)
     for (int64_t row = 0; row < n * oh; ++row) {
         const int64_t b = row / oh, oy = row % oh;
         const float *top = x + (b * h + 2 * oy) * w * c;
@@ -81,12 +81,12 @@ void resize_bicubic_aa_f32(const float *x, float *out, int64_t n, int64_t h, int
                            int64_t ow) {
     const AxisTable horizontal(w, ow), vertical(h, oh);
     std::vector<float> tmp((size_t)(n * h * ow * c));
-#pragma omp parallel for collapse(2) schedule(static) if (n * h * ow * c >= uc::cpu::kParallelThreshold)
+#pragma omp parallel for collapse(2) schedule(static) if (n * h * ow * c >= uc::cpu::kParallelElements)
     for (int64_t row = 0; row < n * h; ++row)
         for (int64_t ox = 0; ox < ow; ++ox)
             resample_run(x + (row * w + horizontal.first[ox]) * c, tmp.data() + (row * ow + ox) * c,
                          horizontal.weights.data() + ox * horizontal.taps, horizontal.count[ox], c, c);
-#pragma omp parallel for collapse(2) schedule(static) if (n * oh * ow * c >= uc::cpu::kParallelThreshold)
+#pragma omp parallel for collapse(2) schedule(static) if (n * oh * ow * c >= uc::cpu::kParallelElements)
     for (int64_t b = 0; b < n; ++b)
         for (int64_t oy = 0; oy < oh; ++oy)
             resample_run(tmp.data() + (b * h + vertical.first[oy]) * ow * c, out + (b * oh + oy) * ow * c,

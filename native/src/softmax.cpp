@@ -32,7 +32,7 @@ extern "C" UC_API uc_status uc_softmax(uc_context *ctx, uc_dtype dtype, const vo
         if (uc_status s = uc::cpu::check_cancel(ctx)) return s;
         const float *xf = static_cast<const float *>(x);
         float *of = static_cast<float *>(out);
-#pragma omp parallel for schedule(static) if (rows * n >= uc::cpu::kParallelThreshold)
+#pragma omp parallel for schedule(static) if (rows * n >= uc::cpu::kParallelElements)
         for (int64_t r = 0; r < rows; ++r) softmax_row(xf + r * n, of + r * n, n);
         return UC_OK;
     });

@@ -160,6 +160,29 @@ public final class Context implements AutoCloseable {
         }
     }
 
+    /**
+     * Declares {@code w} (a linear weight [n, k], or a conv weight [Cout, KH, KW, Cin] as n = Cout,
+     * k = KH·KW·Cin) a constant of later linear / conv2d calls by this address (uc_weight_prepare):
+     * the CPU packs it once for its GEMM. {@code w} must not change until {@link #forgetWeight}
+     * or its memory is freed.
+     */
+    public void prepareWeight(DType dtype, MemorySegment w, long n, long k) {
+        try {
+            check("uc_weight_prepare", (int) library.weightPrepare.invokeExact(handle(), dtype.code, w, n, k));
+        } catch (Throwable t) {
+            throw wrap("uc_weight_prepare", t);
+        }
+    }
+
+    /** Ends {@link #prepareWeight} of {@code w}; nothing happens where it was not prepared. */
+    public void forgetWeight(MemorySegment w) {
+        try {
+            check("uc_weight_forget", (int) library.weightForget.invokeExact(handle(), w));
+        } catch (Throwable t) {
+            throw wrap("uc_weight_forget", t);
+        }
+    }
+
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) return;

@@ -2,6 +2,12 @@ package dev.unclip4j.bindings;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -55,6 +61,29 @@ final class NativeLibrary {
         } catch (IOException e) {
             throw new UnclipException("load " + fileName(name), Status.INTERNAL,
                     "could not copy the native library out of the jar: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Sets OMP_WAIT_POLICY=passive in this process's environment unless it is set already, before
+     * libunclip_cpu (and with it libgomp, which reads the variable once as it loads) is opened:
+     * OpenMP threads that wait on a futex instead of spinning give their core back at once to
+     * whatever else runs — the JVM's own threads, other requests, other processes on a shared
+     * machine — which spinning threads starve (regions of a millisecond took 100+ ms that way).
+     * The price is a thread wake-up per parallel op, which the ops' work thresholds keep rare
+     * (native/src/cpu.h). Without effect where libgomp is already loaded.
+     */
+    static void preferPassiveOpenMpWait() {
+        if (System.getenv("OMP_WAIT_POLICY") != null) return;
+        Linker linker = Linker.nativeLinker();
+        Optional<MemorySegment> setenv = linker.defaultLookup().find("setenv");
+        if (setenv.isEmpty()) return;
+        MethodHandle call = linker.downcallHandle(setenv.get(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+        try (Arena arena = Arena.ofConfined()) {
+            int unused = (int) call.invokeExact(arena.allocateFrom("OMP_WAIT_POLICY"), arena.allocateFrom("passive"), 0);
+        } catch (Throwable t) {
+            throw new IllegalStateException("setenv(OMP_WAIT_POLICY) failed", t);
         }
     }
 

@@ -63,6 +63,8 @@ public final class UnclipLibrary {
     final MethodHandle contextCancel;
     final MethodHandle contextResetCancel;
     final MethodHandle contextSetThreads;
+    final MethodHandle weightPrepare;
+    final MethodHandle weightForget;
     final MethodHandle deviceDescribe;
     final MethodHandle alloc;
     final MethodHandle free;
@@ -105,6 +107,8 @@ public final class UnclipLibrary {
         contextCancel = handle(lookup, "uc_context_cancel", FunctionDescriptor.ofVoid(ADDRESS));
         contextResetCancel = handle(lookup, "uc_context_reset_cancel", FunctionDescriptor.ofVoid(ADDRESS));
         contextSetThreads = handle(lookup, "uc_context_set_threads", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        weightPrepare = handle(lookup, "uc_weight_prepare", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+        weightForget = handle(lookup, "uc_weight_forget", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         deviceDescribe = handle(lookup, "uc_device_describe", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
         alloc = handle(lookup, "uc_alloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS));
         free = handle(lookup, "uc_free", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
@@ -169,6 +173,7 @@ public final class UnclipLibrary {
         static final Optional<UnclipLibrary> CUDA = open(Kind.CUDA);
 
         private static Optional<UnclipLibrary> open(Kind kind) {
+            if (kind == Kind.CPU) NativeLibrary.preferPassiveOpenMpWait();
             return NativeLibrary.locate(kind.libraryName)
                     .map(path -> new UnclipLibrary(kind, path, SymbolLookup.libraryLookup(path, Arena.global())));
         }

@@ -86,7 +86,7 @@ final class ClipEncoderLayer implements AutoCloseable {
         System.arraycopy(c, 0, all, a.length + b.length, c.length);
         long[] s = q.shape().clone();
         s[0] *= 3;
-        return backend.fromFloats(dtype, all, s);
+        return backend.fromFloats(dtype, all, s).markConstant();
     }
 
     private Tensor own(Tensor t) {

@@ -62,6 +62,7 @@ public final class ClipVisionEncoder implements AutoCloseable {
                 Tensor ohwi = backend.allocate(dtype, s[0], s[2], s[3], s[1]);         // [d, p, p, 3]
                 made.add(ohwi);
                 backend.conv2dWeightOhwi(oihw, ohwi);
+                ohwi.markConstant();
             }
             float[] pos = weights.positionEmbedding().floats(), cls = weights.classEmbedding().floats();
             for (int k = 0; k < cls.length; k++) pos[k] += cls[k];

@@ -259,19 +259,22 @@ public final class Checkpoint implements AutoCloseable {
         return upload(e, segment(name), backend, dtype);
     }
 
-    /** As {@link #upload(String, Backend, DType)} for bytes already sliced or transformed. */
+    /**
+     * As {@link #upload(String, Backend, DType)} for bytes already sliced or transformed. The
+     * tensor is a weight: {@link Tensor#markConstant constant}.
+     */
     public static Tensor upload(TensorEntry e, MemorySegment bytes, Backend backend, DType dtype) {
         if (e.type().floatType() == dtype && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
             Tensor t = backend.allocate(dtype, e.shape());
             try {
                 backend.context().memcpy(t.address(), bytes, e.byteSize(), CopyKind.HOST_TO_DEVICE);
-                return t;
+                return t.markConstant();
             } catch (RuntimeException x) {
                 t.close();
                 throw x;
             }
         }
-        return backend.fromFloats(dtype, toFloats(e, bytes), e.shape());
+        return backend.fromFloats(dtype, toFloats(e, bytes), e.shape()).markConstant();
     }
 
     @Override

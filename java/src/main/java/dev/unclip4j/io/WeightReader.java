@@ -89,10 +89,13 @@ public final class WeightReader implements AutoCloseable {
         return checkpoint.floats(name);
     }
 
-    /** A tensor the model made itself from weights (e.g. permuted rows), owned like the rest. */
+    /**
+     * A tensor the model made itself from weights (e.g. permuted rows), owned like the rest and,
+     * like them, constant ({@link Tensor#markConstant}).
+     */
     public Tensor track(Tensor t) {
         uploaded.add(t);
-        return t;
+        return t.markConstant();
     }
 
     /** Frees a tensor read here that the model no longer needs (e.g. after a layer copied it). */

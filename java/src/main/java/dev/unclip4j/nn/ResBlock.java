@@ -105,7 +105,7 @@ public final class ResBlock implements AutoCloseable {
         if (s.length != 4) throw UnclipException.invalidArgument("ResBlock", "conv weight " + Arrays.toString(s) + " is not 4-D");
         Tensor t = backend.allocate(oihw.dtype(), s[0], s[2], s[3], s[1]);
         backend.conv2dWeightOhwi(oihw, t);
-        return t;
+        return t.markConstant();
     }
 
     /** The output's shape for input x [N, H, W, Cin]. */

@@ -285,6 +285,7 @@ public final class Backend implements AutoCloseable {
             sameShape(op, "residual", residual, "out", out);
             residualAddress = residual.address();
         }
+        w.prepareAsWeight(n, k);
         long t0 = profileStart();
         context.ops().linear(x.dtype(), x.address(), w.address(), biasAddress, residualAddress, out.address(), m, n, k, act);
         profileEnd("uc_linear", t0);
@@ -593,6 +594,7 @@ public final class Backend implements AutoCloseable {
         if (residual != null && residual.address().equals(x.address())) {
             throw UnclipException.invalidArgument(op, "residual must not alias x");
         }
+        w.prepareAsWeight(cout, kh * kw * cin);
         long t0 = profileStart();
         context.ops().conv2d(x.dtype(), x.address(), w.address(), biasAddress, residualAddress, out.address(), n, h, width,
                 cin, cout, kh, kw, stride, pad, outputScaleFactor);

@@ -23,6 +23,8 @@ public final class Tensor implements AutoCloseable {
     private final DType dtype;
     private final boolean ownsStorage;
     private volatile boolean closed;
+    private volatile boolean constant;  // markConstant: its contents no longer change
+    private volatile boolean prepared;  // its backend holds a prepared copy (uc_weight_prepare)
 
     Tensor(Storage storage, long offsetBytes, long[] shape, DType dtype, boolean ownsStorage) {
         this.storage = storage;
@@ -106,11 +108,39 @@ public final class Tensor implements AutoCloseable {
         return view(0, shape);
     }
 
+    /**
+     * Declares this tensor's contents fixed from now on — a model weight — so that its backend may
+     * keep a copy prepared for linear and conv2d (the CPU packs it once for its GEMM instead of
+     * at every call). Only ops that read it may follow; {@link #copyFrom} drops the prepared copy.
+     */
+    public Tensor markConstant() {
+        constant = true;
+        return this;
+    }
+
+    public boolean isConstant() {
+        return constant;
+    }
+
+    /** Prepares a constant tensor, as w [n, k] of linear or conv2d, the first time it is used so. */
+    void prepareAsWeight(long n, long k) {
+        if (!constant || prepared) return;
+        storage.backend().context().prepareWeight(dtype, address(), n, k);
+        prepared = true;
+    }
+
+    private void forgetPrepared() {
+        if (!prepared) return;
+        prepared = false;
+        if (storage.isLive() && !storage.backend().context().isClosed()) storage.backend().context().forgetWeight(address());
+    }
+
     /** Copies host floats in, converting to this tensor's dtype. */
     public Tensor copyFrom(float[] values) {
         if (values.length != numel()) {
             throw UnclipException.invalidArgument("copyFrom", values.length + " values for a tensor of " + numel());
         }
+        forgetPrepared();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment host = arena.allocate(byteSize(), 64);
             HostCodec.encode(values, dtype, host);
@@ -146,6 +176,7 @@ public final class Tensor implements AutoCloseable {
     @Override
     public void close() {
         if (closed) return;
+        forgetPrepared();
         closed = true;
         if (ownsStorage) storage.release();
     }

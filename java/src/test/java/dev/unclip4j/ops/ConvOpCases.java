@@ -58,6 +58,10 @@ public final class ConvOpCases {
         // N·OH·OW = 64·256·256 = 4,194,304: 65,536 tiles of 64 output pixels, one past the CUDA
         // grid's y limit that refused it before rows moved to gridDim.x (issue 21).
         cases.add(conv(64, 256, 256, 1, 2, 3, 1, 1, true, false, 1f));
+        // w prepared once (uc_weight_prepare): narrow and wide panels.
+        cases.add(OpCases.prepared(conv(2, 7, 9, 5, 19, 3, 1, 1, true, false, 1f)));
+        cases.add(OpCases.prepared(conv(2, 6, 5, 11, 7, 1, 1, 0, true, true, 2f)));
+        cases.add(OpCases.prepared(conv(3, 4, 4, 33, 70, 3, 1, 1, true, true, 1f)));
         // uc_conv2d_weight_ohwi: cout, cin, kh, kw.
         for (int[] s : new int[][] {{5, 3, 3, 3}, {7, 11, 1, 1}, {4, 6, 2, 5}, {0, 3, 3, 3}}) {
             cases.add(weightOhwi(s[0], s[1], s[2], s[3]));

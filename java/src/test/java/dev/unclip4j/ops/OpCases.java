@@ -56,6 +56,13 @@ public final class OpCases {
         cases.add(linear(19, 33, 65, true, true, Activation.GELU_ERF));
         cases.add(linear(5, 3, 0, true, true, Activation.NONE));
         cases.add(linear(3, 37, 200, true, true, Activation.GELU_TANH));  // the few-rows (dot) path, full epilogue
+        // ≥ 8 M multiply-adds: the CPU forks its OpenMP team (cpu.h's threshold); the rows above stay on one thread.
+        cases.add(linear(300, 200, 160, true, true, Activation.GELU_TANH));
+        // w prepared once (uc_weight_prepare): the CPU's packed panels, narrow (n ≤ 16) and wide, few and many rows.
+        cases.add(prepared(linear(37, 70, 129, true, true, Activation.GELU_TANH)));
+        cases.add(prepared(linear(9, 13, 40, true, false, Activation.NONE)));
+        cases.add(prepared(linear(2, 40, 64, true, false, Activation.SILU)));
+        cases.add(prepared(linear(300, 200, 160, false, true, Activation.NONE)));
         // m past 65,535 tiles of 64 rows = 4,194,240, where the CUDA grid's y limit stopped the
         // first kernel (issue 21: rows are on gridDim.x now); narrow, so it stays cheap.
         cases.add(linear(4_194_305, 3, 2, true, false, Activation.NONE));
@@ -169,6 +176,15 @@ public final class OpCases {
                 },
                 (backend, in, out) -> backend.copyColumns(in[0], from, out, 0, cols),
                 0, EXACT_WHY, 0, 2.0 * rows * cols);
+    }
+
+    /** The same row with w marked constant, so that the backend prepares it before the op runs. */
+    static OpCase prepared(OpCase c) {
+        return new OpCase(c.op(), c.name() + " prepared w", c.seed(), c.inputs(), c.outShape(), c.reference(),
+                (backend, in, out) -> {
+                    in[1].markConstant();
+                    c.runner().run(backend, in, out);
+                }, c.tolerance(), c.why(), c.flops(), c.elementsMoved());
     }
 
     private static OpCase linear(int m, int n, int k, boolean bias, boolean residual, Activation act) {

@@ -28,6 +28,16 @@ class BackendTest {
     }
 
     @Test
+    void openMpThreadsSleepWhileTheyWaitUnlessTheUserChoseOtherwise() {
+        // The bindings set OMP_WAIT_POLICY=passive before libgomp loads; a user's own setting wins.
+        String chosen = System.getenv("OMP_WAIT_POLICY");
+        try (Backend backend = Backend.cpu()) {
+            String expected = "(" + (chosen != null ? chosen : "passive") + " wait)";
+            assertTrue(backend.device().contains(expected), backend.device() + " should say " + expected);
+        }
+    }
+
+    @Test
     void threadsAreAContextSettingThatOpsHonourOnAnyThread() throws Exception {
         try (Backend one = Backend.cpu(); Backend auto = Backend.cpu()) {
             String defaultDevice = auto.device();

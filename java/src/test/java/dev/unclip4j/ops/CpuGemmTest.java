@@ -1,0 +1,164 @@
+package dev.unclip4j.ops;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.unclip4j.bindings.Activation;
+import dev.unclip4j.bindings.DType;
+import dev.unclip4j.tensor.Backend;
+import dev.unclip4j.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The CPU GEMM behind uc_linear and uc_conv2d (native/src/gemm.cpp), beyond the op table's
+ * accuracy rows: a prepared weight is used exactly as an unprepared one would be and is dropped
+ * when its contents or memory change; a row's result does not depend on the other rows of the
+ * call (what lets a request share a batch); a residual may be the output itself; the kernels
+ * are the ones the environment asks for. Surefire runs this class twice, the second time with
+ * UNCLIP_CPU_KERNELS=portable (java/pom.xml).
+ */
+class CpuGemmTest {
+    private static Backend cpu;
+
+    @BeforeAll
+    static void open() {
+        cpu = Backend.cpu();
+    }
+
+    @AfterAll
+    static void close() {
+        cpu.close();
+    }
+
+    private static float[] random(int n, long seed) {
+        Random r = new Random(seed);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = r.nextFloat() * 2 - 1;
+        return v;
+    }
+
+    private static float[] linear(float[] x, Tensor w, float[] bias, int m, int n, int k) {
+        try (Tensor xt = cpu.fromFloats(DType.F32, x, m, k); Tensor bt = cpu.fromFloats(DType.F32, bias, n);
+             Tensor out = cpu.allocate(DType.F32, m, n)) {
+            cpu.linear(xt, w, bt, null, out, Activation.GELU_TANH);
+            return out.toFloatArray();
+        }
+    }
+
+    @Test
+    void aPreparedWeightGivesTheSameBitsAsAnUnpreparedOne() {
+        int n = 70, k = 129;
+        float[] w = random(n * k, 1), bias = random(n, 2);
+        try (Tensor plain = cpu.fromFloats(DType.F32, w, n, k);
+             Tensor prepared = cpu.fromFloats(DType.F32, w, n, k).markConstant()) {
+            for (int m : new int[] {1, 5, 6, 8, 9, 37}) {
+                float[] x = random(m * k, 10 + m);
+                assertArrayEquals(linear(x, plain, bias, m, n, k), linear(x, prepared, bias, m, n, k), "m = " + m);
+                assertArrayEquals(linear(x, plain, bias, m, n, k), linear(x, prepared, bias, m, n, k), "m = " + m + ", again");
+            }
+        }
+    }
+
+    @Test
+    void aPreparedWeightFollowsNewContentsAndNewMemory() {
+        int m = 12, n = 40, k = 33;
+        float[] x = random(m * k, 3), bias = random(n, 4), w1 = random(n * k, 5), w2 = random(n * k, 6);
+        float[] want2;
+        try (Tensor plain2 = cpu.fromFloats(DType.F32, w2, n, k)) {
+            want2 = linear(x, plain2, bias, m, n, k);
+        }
+        // copyFrom drops the packed copy of the old contents.
+        try (Tensor w = cpu.fromFloats(DType.F32, w1, n, k).markConstant()) {
+            linear(x, w, bias, m, n, k);
+            w.copyFrom(w2);
+            assertArrayEquals(want2, linear(x, w, bias, m, n, k));
+        }
+        // Freeing the block drops it too: a later tensor at the same address is read afresh,
+        // prepared or not. (malloc hands the freed block back for the same size, here and in
+        // the loop below; the test holds whichever address it gets.)
+        for (int round = 0; round < 3; round++) {
+            try (Tensor w = cpu.fromFloats(DType.F32, w1, n, k).markConstant()) {
+                linear(x, w, bias, m, n, k);
+            }
+            try (Tensor w = cpu.fromFloats(DType.F32, w2, n, k)) {
+                assertArrayEquals(want2, linear(x, w, bias, m, n, k), "round " + round);
+            }
+        }
+    }
+
+    @Test
+    void aRowDoesNotDependOnTheOtherRowsOfTheCall() {
+        int m = 45, n = 75, k = 300;
+        float[] x = random(m * k, 7), bias = random(n, 8);
+        try (Tensor w = cpu.fromFloats(DType.F32, random(n * k, 9), n, k).markConstant()) {
+            float[] all = linear(x, w, bias, m, n, k);
+            // Every sub-batch of at least 6 rows (the GEMM's; fewer take dot products): its rows equal the whole call's.
+            for (int[] range : new int[][] {{0, 6}, {3, 16}, {17, 45}, {39, 45}}) {
+                int rows = range[1] - range[0];
+                float[] part = linear(Arrays.copyOfRange(x, range[0] * k, range[1] * k), w, bias, rows, n, k);
+                assertArrayEquals(Arrays.copyOfRange(all, range[0] * n, range[1] * n), part, Arrays.toString(range));
+            }
+        }
+    }
+
+    @Test
+    void anImageOfAConvBatchDoesNotDependOnTheOthers() {
+        int h = 11, wd = 9, cin = 24, cout = 40;
+        float[] x = random(3 * h * wd * cin, 11), bias = random(cout, 12);
+        try (Tensor w = cpu.fromFloats(DType.F32, random(cout * 9 * cin, 13), cout, 3, 3, cin).markConstant();
+             Tensor b = cpu.fromFloats(DType.F32, bias, cout)) {
+            float[] all = conv(x, 3, h, wd, cin, w, b);
+            for (int image = 0; image < 3; image++) {
+                int size = h * wd * cin, outSize = h * wd * cout;
+                float[] one = conv(Arrays.copyOfRange(x, image * size, (image + 1) * size), 1, h, wd, cin, w, b);
+                assertArrayEquals(Arrays.copyOfRange(all, image * outSize, (image + 1) * outSize), one, "image " + image);
+            }
+        }
+    }
+
+    private static float[] conv(float[] x, int batch, int h, int wd, int cin, Tensor w, Tensor b) {
+        int cout = (int) w.dim(0);
+        try (Tensor xt = cpu.fromFloats(DType.F32, x, batch, h, wd, cin); Tensor out = cpu.allocate(DType.F32, batch, h, wd, cout)) {
+            cpu.conv2d(xt, w, b, null, out, 1, 1, 1f);
+            return out.toFloatArray();
+        }
+    }
+
+    @Test
+    void theResidualMayBeTheOutputItself() {
+        int m = 20, n = 50, k = 70;
+        float[] x = random(m * k, 14), r = random(m * n, 15);
+        try (Tensor w = cpu.fromFloats(DType.F32, random(n * k, 16), n, k).markConstant();
+             Tensor xt = cpu.fromFloats(DType.F32, x, m, k); Tensor residual = cpu.fromFloats(DType.F32, r, m, n);
+             Tensor separate = cpu.allocate(DType.F32, m, n); Tensor inPlace = cpu.fromFloats(DType.F32, r, m, n)) {
+            cpu.linear(xt, w, null, residual, separate, Activation.SILU);
+            cpu.linear(xt, w, null, inPlace, inPlace, Activation.SILU);
+            assertArrayEquals(separate.toFloatArray(), inPlace.toFloatArray());
+        }
+        int h = 6, wd = 7, cin = 16, cout = 20;
+        try (Tensor w = cpu.fromFloats(DType.F32, random(cout * 9 * cin, 17), cout, 3, 3, cin).markConstant();
+             Tensor xt = cpu.fromFloats(DType.F32, random(2 * h * wd * cin, 18), 2, h, wd, cin);
+             Tensor residual = cpu.fromFloats(DType.F32, random(2 * h * wd * cout, 19), 2, h, wd, cout);
+             Tensor separate = cpu.allocate(DType.F32, 2, h, wd, cout);
+             Tensor inPlace = cpu.fromFloats(DType.F32, residual.toFloatArray(), 2, h, wd, cout)) {
+            cpu.conv2d(xt, w, null, residual, separate, 1, 1, 2f);
+            cpu.conv2d(xt, w, null, inPlace, inPlace, 1, 1, 2f);
+            assertArrayEquals(separate.toFloatArray(), inPlace.toFloatArray());
+        }
+    }
+
+    @Test
+    void theKernelsAreTheOnesTheEnvironmentAsksFor() throws IOException {
+        boolean portable = "portable".equals(System.getenv("UNCLIP_CPU_KERNELS"));
+        boolean avx512 = Files.readString(Path.of("/proc/cpuinfo")).contains(" avx512f");
+        String expected = portable || !avx512 ? "portable GEMM" : "AVX-512 GEMM";
+        assertTrue(cpu.device().endsWith(expected), cpu.device() + " should end in " + expected);
+    }
+}

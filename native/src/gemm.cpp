@@ -1,0 +1,264 @@
+// The cpu backend's GEMM (gemm.h): w packed into panels, two micro-kernels — AVX-512
+// intrinsics (8 rows × 32 or 16 columns) and a portable C++ one (6 × 16, vectorised by the
+// compiler for each x86-64 level) — the threads, and the epilogue.
+//
+// A is never packed. Each output tile's rows broadcast straight from A's rows — x's rows, or
+// for a convolution, per filter tap, the Cin channels of the input pixel under each output
+// pixel (a row of zeros in the padding) — while the tile's panel of w streams past, and the
+// whole of K is summed in registers before the tile is written once, epilogue applied. Measured
+// on Zen 5 (AVX-512), one core, at the U-Nets' shapes (decoder 64×64×320, 16×16×960,
+// 8×8×1280; linear 162×2048×2048): 180–190 GFLOP/s for the convs, 150–170 for the linears, of a
+// 224 GFLOP/s FMA peak; a GotoBLAS-style variant that packed A in cache-sized blocks reached
+// 130–150 there and lost up to half its speed to the packing at 32–64 output channels.
+// Tiles go panel-major to the threads, so a panel (K × 32 floats) stays in L2 while the row
+// blocks pass over it.
+#include "gemm.h"
+
+#include "activation.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+#define UC_HAVE_AVX512_KERNEL 1
+#endif
+
+namespace uc::cpu {
+namespace {
+
+// Where output pixel / row `row` of A reads its K values: one pointer per filter tap.
+struct RowGeometry {
+    int64_t iy0, ix0;     // conv: the input position of tap (0, 0), maybe in the padding
+    const float *origin;  // dense: the row; conv: its image
+};
+
+inline RowGeometry row_geometry(const GemmA &a, int64_t row) {
+    if (!a.conv) return {0, 0, a.x + row * a.lda};
+    const int64_t ox = row % a.ow, oy = (row / a.ow) % a.oh, b = row / (a.ow * a.oh);
+    return {oy * a.stride - a.pad, ox * a.stride - a.pad, a.x + b * a.h * a.w * a.cin};
+}
+
+// The Cin inputs of tap (ky, kx) for a row, or `zeros` where the tap falls into the padding.
+inline const float *tap_input(const GemmA &a, const RowGeometry &g, int64_t ky, int64_t kx, const float *zeros) {
+    const int64_t iy = g.iy0 + ky, ix = g.ix0 + kx;
+    return iy >= 0 && iy < a.h && ix >= 0 && ix < a.w ? g.origin + (iy * a.w + ix) * a.cin : zeros;
+}
+
+// ---- micro-kernels: tile[kMr][kNr] = rows [m0, m0 + kMr) of A · one panel [k][kNr] ----------
+// Rows past m repeat row m − 1: computed, never stored.
+
+struct PortableKernel {
+    static constexpr int kMr = 6, kNr = 16;
+
+    UC_MULTIVERSION static void tile(const GemmA &a, const float *zeros, int64_t m, int64_t m0, const float *panel,
+                                     int64_t k, float *out) {
+        RowGeometry g[kMr];
+        for (int i = 0; i < kMr; ++i) g[i] = row_geometry(a, std::min(m0 + i, m - 1));
+        float acc[kMr][kNr] = {};
+        const float *src[kMr];
+        // K in the runs the rows read contiguously: all of it for dense rows, Cin per filter tap.
+        if (!a.conv) {
+            for (int i = 0; i < kMr; ++i) src[i] = g[i].origin;
+            accumulate(acc, src, panel, k);
+        } else {
+            for (int64_t ky = 0; ky < a.kh; ++ky)
+                for (int64_t kx = 0; kx < a.kw; ++kx) {
+                    for (int i = 0; i < kMr; ++i) src[i] = tap_input(a, g[i], ky, kx, zeros);
+                    accumulate(acc, src, panel + (ky * a.kw + kx) * a.cin * kNr, a.cin);
+                }
+        }
+        std::memcpy(out, acc, sizeof acc);
+    }
+
+    static inline void accumulate(float (&acc)[kMr][kNr], const float *const *src, const float *b, int64_t len) {
+        for (int64_t p = 0; p < len; ++p) {
+            for (int i = 0; i < kMr; ++i) {
+                const float av = src[i][p];
+#pragma omp simd
+                for (int j = 0; j < kNr; ++j) acc[i][j] += av * b[p * kNr + j];
+            }
+        }
+    }
+};
+
+#if UC_HAVE_AVX512_KERNEL
+// 8 rows × kVectors zmm columns: 16 accumulators for 32 columns (each FMA's 4-cycle latency
+// hidden by 8 independent chains per column vector); per step kVectors loads of w and 8
+// broadcasts of A, from 8 row pointers that stay in registers.
+template <int kVectors>
+struct Avx512Kernel {
+    static constexpr int kMr = 8, kNr = 16 * kVectors;
+
+    __attribute__((target("avx512f"))) static void tile(const GemmA &a, const float *zeros, int64_t m, int64_t m0,
+                                                        const float *panel, int64_t k, float *out) {
+        RowGeometry g[kMr];
+        for (int i = 0; i < kMr; ++i) g[i] = row_geometry(a, std::min(m0 + i, m - 1));
+        __m512 acc[kMr][kVectors];
+#pragma GCC unroll 8
+        for (int i = 0; i < kMr; ++i)
+#pragma GCC unroll 2
+            for (int v = 0; v < kVectors; ++v) acc[i][v] = _mm512_setzero_ps();
+        const float *src[kMr];
+        // K in the runs the rows read contiguously: all of it for dense rows, Cin per filter tap.
+        if (!a.conv) {
+            for (int i = 0; i < kMr; ++i) src[i] = g[i].origin;
+            accumulate(acc, src, panel, k);
+        } else {
+            for (int64_t ky = 0; ky < a.kh; ++ky)
+                for (int64_t kx = 0; kx < a.kw; ++kx) {
+                    for (int i = 0; i < kMr; ++i) src[i] = tap_input(a, g[i], ky, kx, zeros);
+                    accumulate(acc, src, panel + (ky * a.kw + kx) * a.cin * kNr, a.cin);
+                }
+        }
+#pragma GCC unroll 8
+        for (int i = 0; i < kMr; ++i)
+#pragma GCC unroll 2
+            for (int v = 0; v < kVectors; ++v) _mm512_storeu_ps(out + i * kNr + 16 * v, acc[i][v]);
+    }
+
+    // acc += Σ_p src[i][p] ⊗ b[p] for p < len.
+    __attribute__((target("avx512f"), always_inline)) static inline void accumulate(__m512 (&acc)[kMr][kVectors],
+                                                                                    const float *const *src,
+                                                                                    const float *b, int64_t len) {
+        const float *r0 = src[0], *r1 = src[1], *r2 = src[2], *r3 = src[3];
+        const float *r4 = src[4], *r5 = src[5], *r6 = src[6], *r7 = src[7];
+        for (int64_t p = 0; p < len; ++p) {
+            __m512 bv[kVectors];
+#pragma GCC unroll 2
+            for (int v = 0; v < kVectors; ++v) bv[v] = _mm512_loadu_ps(b + p * kNr + 16 * v);
+            const float av[kMr] = {r0[p], r1[p], r2[p], r3[p], r4[p], r5[p], r6[p], r7[p]};
+#pragma GCC unroll 8
+            for (int i = 0; i < kMr; ++i) {
+                const __m512 x = _mm512_set1_ps(av[i]);
+#pragma GCC unroll 2
+                for (int v = 0; v < kVectors; ++v) acc[i][v] = _mm512_fmadd_ps(x, bv[v], acc[i][v]);
+            }
+        }
+    }
+};
+#endif
+
+// ---- packing w -----------------------------------------------------------------------------
+
+// w [n, k] → zero-padded k-major panels of nr columns: dst [⌈n/nr⌉][k][nr]. Written in order (p
+// outer, j inner) while reading nr rows of w in step: the transposed order would touch a new
+// cache line with every write.
+void pack_w(const float *w, int64_t n, int64_t k, int64_t nr, float *dst_all) {
+    const int64_t panels = (n + nr - 1) / nr;
+#pragma omp parallel for schedule(static) if (n * k >= kParallelElements)
+    for (int64_t pn = 0; pn < panels; ++pn) {
+        float *dst = dst_all + pn * nr * k;
+        const int64_t cols = std::min(nr, n - pn * nr);
+        const float *src = w + pn * nr * k;
+        for (int64_t p = 0; p < k; ++p) {
+            for (int64_t j = 0; j < cols; ++j) dst[p * nr + j] = src[j * k + p];
+            for (int64_t j = cols; j < nr; ++j) dst[p * nr + j] = 0.0f;
+        }
+    }
+}
+
+// ---- the driver ----------------------------------------------------------------------------
+
+// Rows [m0, m0 + rows) × columns [n0, n0 + cols) of out from a tile of sums (row stride ld),
+// through the epilogue. A residual that is out is read before it is overwritten.
+void store_tile(const float *tile, int64_t ld, float *out, int64_t n, int64_t m0, int64_t rows, int64_t n0,
+                int64_t cols, const GemmEpilogue &e) {
+    for (int64_t i = 0; i < rows; ++i) {
+        float *o = out + (m0 + i) * n + n0;
+        const float *s = tile + i * ld;
+        const float *r = e.residual != nullptr ? e.residual + (m0 + i) * n + n0 : nullptr;
+        for (int64_t j = 0; j < cols; ++j) {
+            float v = s[j];
+            if (e.bias != nullptr) v += e.bias[n0 + j];
+            v = uc::activate(e.act, v);
+            if (r != nullptr) v += r[j];
+            o[j] = e.scale == 1.0f ? v : v / e.scale;
+        }
+    }
+}
+
+template <class Kernel>
+void gemm_tiles(const GemmA &a, const float *zeros, const float *packed_w, float *out, int64_t m, int64_t n,
+                int64_t k, const GemmEpilogue &epi) {
+    constexpr int64_t kMr = Kernel::kMr, kNr = Kernel::kNr;
+    const int64_t panels = (n + kNr - 1) / kNr, row_blocks = (m + kMr - 1) / kMr;
+#pragma omp parallel for schedule(static) if (m * n * k >= kParallelFmas)
+    for (int64_t t = 0; t < row_blocks * panels; ++t) {
+        const int64_t pn = t / row_blocks, rb = t % row_blocks;
+        alignas(64) float tile[kMr * kNr];
+        Kernel::tile(a, zeros, m, rb * kMr, packed_w + pn * kNr * k, k, tile);
+        store_tile(tile, kNr, out, n, rb * kMr, std::min(kMr, m - rb * kMr), pn * kNr, std::min(kNr, n - pn * kNr), epi);
+    }
+}
+
+bool portable_forced() {
+    const char *v = std::getenv("UNCLIP_CPU_KERNELS");
+    return v != nullptr && std::strcmp(v, "portable") == 0;
+}
+
+bool use_avx512() {
+#if UC_HAVE_AVX512_KERNEL
+    static const bool yes = !portable_forced() && __builtin_cpu_supports("avx512f");
+    return yes;
+#else
+    return false;
+#endif
+}
+
+// The panel width the GEMM uses for n output columns on this CPU.
+int64_t panel_width(int64_t n) {
+#if UC_HAVE_AVX512_KERNEL
+    // Narrow outputs (a conv_out's 3 or 6 channels) take one zmm column, not two half-empty.
+    if (use_avx512()) return n <= 16 ? Avx512Kernel<1>::kNr : Avx512Kernel<2>::kNr;
+#endif
+    (void)n;
+    return PortableKernel::kNr;
+}
+
+}  // namespace
+
+const char *gemm_kernels() { return use_avx512() ? "AVX-512 GEMM" : "portable GEMM"; }
+
+PackedWeight pack_weight(const float *w, int64_t n, int64_t k) {
+    PackedWeight p;
+    p.n = n, p.k = k, p.nr = panel_width(n);
+    p.panels.resize((size_t)((n + p.nr - 1) / p.nr * p.nr * k));
+    pack_w(w, n, k, p.nr, p.panels.data());
+    return p;
+}
+
+const PackedWeight *prepared_weight(const uc_context *ctx, const void *w, int64_t n, int64_t k) {
+    const auto it = ctx->packed_weights.find(w);
+    return it != ctx->packed_weights.end() && it->second.n == n && it->second.k == k ? &it->second : nullptr;
+}
+
+void gemm(uc_context *ctx, const GemmA &a, const float *w, float *out, int64_t m, int64_t n, int64_t k,
+          const GemmEpilogue &epi) {
+    if (m == 0 || n == 0) return;
+    const int64_t nr = panel_width(n);
+    const float *packed;
+    if (const PackedWeight *p = prepared_weight(ctx, w, n, k)) {
+        packed = p->panels.data();
+    } else {
+        const size_t size = (size_t)((n + nr - 1) / nr * nr * k);
+        if (ctx->pack_scratch.size() < size) ctx->pack_scratch.resize(size);
+        pack_w(w, n, k, nr, ctx->pack_scratch.data());
+        packed = ctx->pack_scratch.data();
+    }
+    if (a.conv && (int64_t)ctx->zeros.size() < a.cin) ctx->zeros.resize((size_t)a.cin, 0.0f);
+    const float *zeros = ctx->zeros.data();
+#if UC_HAVE_AVX512_KERNEL
+    if (use_avx512()) {
+        if (nr == Avx512Kernel<1>::kNr)
+            gemm_tiles<Avx512Kernel<1>>(a, zeros, packed, out, m, n, k, epi);
+        else
+            gemm_tiles<Avx512Kernel<2>>(a, zeros, packed, out, m, n, k, epi);
+        return;
+    }
+#endif
+    gemm_tiles<PortableKernel>(a, zeros, packed, out, m, n, k, epi);
+}
+
+}  // namespace uc::cpu
