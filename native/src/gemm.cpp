@@ -162,20 +162,27 @@ void pack_w(const float *w, int64_t n, int64_t k, int64_t nr, float *dst_all) {
 // ---- the driver ----------------------------------------------------------------------------
 
 // Rows [m0, m0 + rows) × columns [n0, n0 + cols) of out from a tile of sums (row stride ld),
-// through the epilogue. A residual that is out is read before it is overwritten.
+// through the epilogue: bias, activation, residual, scale. A residual that is out is read before
+// it is overwritten. The activation is activation.h's, as the few-row path and the CUDA kernels
+// compute it: uc_activate's vectorised forms differ in the last bits, which moved the built-in
+// pipeline's short guided chains past PipelineParityTest's bound.
 void store_tile(const float *tile, int64_t ld, float *out, int64_t n, int64_t m0, int64_t rows, int64_t n0,
                 int64_t cols, const GemmEpilogue &e) {
+    float v[64];  // one tile row: cols ≤ the widest panel
     for (int64_t i = 0; i < rows; ++i) {
-        float *o = out + (m0 + i) * n + n0;
         const float *s = tile + i * ld;
-        const float *r = e.residual != nullptr ? e.residual + (m0 + i) * n + n0 : nullptr;
-        for (int64_t j = 0; j < cols; ++j) {
-            float v = s[j];
-            if (e.bias != nullptr) v += e.bias[n0 + j];
-            v = uc::activate(e.act, v);
-            if (r != nullptr) v += r[j];
-            o[j] = e.scale == 1.0f ? v : v / e.scale;
+        for (int64_t j = 0; j < cols; ++j) v[j] = s[j];
+        if (e.bias != nullptr)
+            for (int64_t j = 0; j < cols; ++j) v[j] += e.bias[n0 + j];
+        if (e.act != UC_ACT_NONE)
+            for (int64_t j = 0; j < cols; ++j) v[j] = uc::activate(e.act, v[j]);
+        if (e.residual != nullptr) {
+            const float *r = e.residual + (m0 + i) * n + n0;
+            for (int64_t j = 0; j < cols; ++j) v[j] += r[j];
         }
+        if (e.scale != 1.0f)
+            for (int64_t j = 0; j < cols; ++j) v[j] /= e.scale;
+        std::memcpy(out + (m0 + i) * n + n0, v, (size_t)cols * sizeof(float));
     }
 }
 
@@ -183,6 +190,7 @@ template <class Kernel>
 void gemm_tiles(const GemmA &a, const float *zeros, const float *packed_w, float *out, int64_t m, int64_t n,
                 int64_t k, const GemmEpilogue &epi) {
     constexpr int64_t kMr = Kernel::kMr, kNr = Kernel::kNr;
+    static_assert(kNr <= 64, "store_tile holds one tile row of at most 64 columns");
     const int64_t panels = (n + kNr - 1) / kNr, row_blocks = (m + kMr - 1) / kMr;
 #pragma omp parallel for schedule(static) if (m * n * k >= kParallelFmas)
     for (int64_t t = 0; t < row_blocks * panels; ++t) {
