@@ -40,16 +40,16 @@ public final class PipelineTime {
         String prompt = "a small blue square at the top left on a yellow background";
         try (Backend cpu = Backend.cpu(); UnclipModel m = UnclipModel.load(model, cpu, DType.F32);
              UnclipPipeline p = new UnclipPipeline(m)) {
-            p.textToImage(TextToImage.of(List.of(prompt), 0), UnclipPipeline.Progress.NONE);  // warm-up
+            // Warm-up at the measured batch: the first call at a batch size grows the pipeline's
+            // workspaces, and on this VM each first-touched page costs ~15 µs (seconds at batch 16).
+            p.textToImage(request(prompt, batch, 0), UnclipPipeline.Progress.NONE);
             double[] seconds = new double[repeats], cpuSeconds = new double[repeats];
             ThreadMXBean threadCpu = ManagementFactory.getThreadMXBean();
             List<Map<String, Long>> stages = new ArrayList<>();
             boolean profile = Boolean.getBoolean("unclip.profile");
             if (profile) cpu.startProfile();
             for (int i = 0; i < repeats; i++) {
-                TextToImage r = new TextToImage(List.of(prompt), null, batch, TextToImage.PRIOR_STEPS,
-                        TextToImage.DECODER_STEPS, TextToImage.SUPER_RES_STEPS, TextToImage.PRIOR_GUIDANCE,
-                        TextToImage.DECODER_GUIDANCE, Seeds.of(i));
+                TextToImage r = request(prompt, batch, i);
                 long t0 = System.nanoTime(), c0 = threadCpu.getCurrentThreadCpuTime();
                 stages.add(p.textToImage(r, UnclipPipeline.Progress.NONE).stageNanos());
                 seconds[i] = (System.nanoTime() - t0) / 1e9;
@@ -77,5 +77,10 @@ public final class PipelineTime {
                 .sorted((a, b) -> Long.compare(b.getValue().nanos(), a.getValue().nanos()))
                 .forEach(e -> System.out.printf("  %-28s %8d calls %9.3f s %5.1f %%%n", e.getKey(), e.getValue().calls(),
                         e.getValue().nanos() / 1e9, 100.0 * e.getValue().nanos() / 1e9 / seconds));
+    }
+
+    private static TextToImage request(String prompt, int batch, long seed) {
+        return new TextToImage(List.of(prompt), null, batch, TextToImage.PRIOR_STEPS, TextToImage.DECODER_STEPS,
+                TextToImage.SUPER_RES_STEPS, TextToImage.PRIOR_GUIDANCE, TextToImage.DECODER_GUIDANCE, Seeds.of(seed));
     }
 }
