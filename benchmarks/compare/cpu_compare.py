@@ -73,6 +73,17 @@ WARMUP_STEPS = (2, 2, 2)     # a warm-up call: the same batch (same buffers, sam
 WARMUP_SIZE = {"prior": None, "decoder": None, "super_res_first": 64}
 BIG = {"super_res_first"}  # ~100 s a forward on one core: --big-repeats rounds, not --repeats
 
+# glibc's malloc, as both sides run it unless --malloc default: freed memory stays in the process.
+# Why: PyTorch's CPU allocator hands every tensor back to malloc, and glibc returns large blocks
+# (over 32 MiB) to the kernel at once, so each op that makes a large output maps fresh pages and
+# faults them in; on this VM that costs ~15 us per 4 KiB page (a 250 MB tensor: ~0.9 s, against
+# 20 ms to copy it into memory already mapped), which made diffusers' small super-res net 2x slower
+# in a test. A PyTorch deployment that cares avoids it (jemalloc, tcmalloc, or these settings);
+# the comparison is against that, not against the page faults. unclip4j reuses its workspace and
+# is barely affected; both sides get the same environment.
+MALLOC_KEEP = {"MALLOC_MMAP_THRESHOLD_": str(16 << 30), "MALLOC_TRIM_THRESHOLD_": str(16 << 30),
+               "MALLOC_TOP_PAD_": str(1 << 30)}
+
 # Targets of issue 19, as the verdicts below judge them.
 TARGET_E2E = 3.0
 TARGET_STEP, AIM_STEP = 1.0, 1.3
@@ -160,6 +171,8 @@ class Harness:
         self.repeats = a.repeats if a.repeats else (1 if a.smoke else 3)
         self.big_repeats = a.big_repeats if a.big_repeats else (1 if a.smoke else 2)
         self.timeout = 300 if a.smoke else 1800
+        self.networks = a.networks.split(",")
+        self.min_s = 0.01 if a.smoke else 0.1
         self.cache = pathlib.Path(a.dir) if a.dir else (pathlib.Path(tempfile.mkdtemp(prefix="unclip-cpu-smoke-")) if a.smoke
                                                         else ROOT / "third_party" / "karlo-random")
         self.cache.mkdir(parents=True, exist_ok=True)
@@ -167,6 +180,7 @@ class Harness:
         self.logfile = open(self.log_path, "a")
         self.errors, self.skipped = [], {}
         self.java = [java_bin(), "--enable-native-access=ALL-UNNAMED", "-cp", JAR, "dev.unclip4j.bench.CpuCompare"]
+        self.malloc_env = {} if a.malloc == "default" else dict(MALLOC_KEEP)
         self.torch_env = {}
         self.torch_reason = torch_missing()
         self.diffusers_reason = diffusers_missing()
@@ -183,7 +197,7 @@ class Harness:
         log(f"[{part}] {reason}")
 
     def side(self, name, cmd, threads, env=None):
-        return Side(name, cmd, threads, self.logfile, self.timeout, env)
+        return Side(name, cmd, threads, self.logfile, self.timeout, dict(self.malloc_env, **(env or {})))
 
     def torch_side(self, threads, *args):
         return self.side("torch", [sys.executable, HERE / "cpu_torch.py", *args, "--threads", threads], threads,
@@ -333,7 +347,7 @@ def part_networks(h):
                + (h.torch_reason or h.diffusers_reason))
         return []
     results = []
-    for network in networks_cpu.CASES:
+    for network in h.networks:
         root = network_folder(h, network)
         repeats = h.big_repeats if network in BIG else h.repeats
         full = networks_cpu.CASES[network]["size"]
@@ -419,15 +433,16 @@ def gn_bytes(op):
 
 def part_kernels(h):
     kernels = kernel_list(h.smoke)
-    if h.smoke:  # the three smallest of each family: the harness works, fast
+    limit = h.a.max_shapes or (3 if h.smoke else None)
+    if limit:  # per family: the smoke's smallest (the harness works, fast), else the largest
         by_family = collections.defaultdict(list)
-        for k in sorted(kernels, key=lambda e: e["flops"] + e["bytes"]):
+        for k in sorted(kernels, key=lambda e: (e["flops"] + e["bytes"]) * (1 if h.smoke else -1)):
             by_family[k["family"]].append(k)
-        kernels = [k for f in by_family.values() for k in f[:3]]
+        kernels = [k for f in by_family.values() for k in f[:limit]]
     torch_ok = not h.torch_reason
     if not torch_ok:
         h.note("kernels", "torch side skipped: " + h.torch_reason)
-    min_s = 0.01 if h.smoke else 0.2
+    min_s = h.min_s
     results = []
     for threads in h.threads:
         sides = [h.java_side(threads, "kernels")] + ([h.torch_side(threads, "kernels")] if torch_ok else [])
@@ -527,6 +542,12 @@ def report(meta, data):
              f"- **Command**: `{meta['command']}`.",
              f"- **unclip4j**: {meta.get('java', '?')}; libunclip_cpu: {meta.get('device', '?')}.",
              f"- **PyTorch**: {meta.get('torch', 'not run')}.",
+             "- **Memory allocator** (both sides): " + ("glibc's defaults (`--malloc default`)." if isinstance(meta.get("malloc"), str)
+                                                      else "glibc malloc keeping freed memory (" + ", ".join(
+                 f"{k}={v}" for k, v in meta.get("malloc", {}).items()) + "): PyTorch frees every tensor to malloc and "
+                 "glibc unmaps large blocks at once, so each large output would be faulted in afresh, which costs "
+                 "~15 µs a page on this VM (a 256×256×960 tensor: ~0.9 s); a tuned PyTorch (jemalloc, tcmalloc) "
+                 "avoids that, so the comparison does too. `--malloc default` measures the stock behaviour."),
              f"- **Protocol**: threads {', '.join(map(str, threads))}, the same on both sides (OMP_NUM_THREADS = "
              "OPENBLAS_NUM_THREADS = threads, torch.set_num_threads). Each side is one long-lived process per part and "
              "thread count, both resident; every round asks each side once, the one that goes first alternating. "
@@ -567,9 +588,11 @@ def report(meta, data):
         one = next((r for r in nets if r["network"] == network and r["threads"] == 1 and r["runs"].get("unclip4j")), None)
         two = next((r for r in nets if r["network"] == network and r["threads"] == 2 and r["runs"].get("unclip4j")), None)
         if one and two:
-            s = stats([x["s"] for x in one["runs"]["unclip4j"]])["median"] / stats([x["s"] for x in two["runs"]["unclip4j"]])["median"]
-            lines.append(f"| Karlo step, {network}: unclip4j at 2 threads ≥ {TARGET_SCALING}× one thread | 2 vs 1 | {s:.2f}× | "
-                         f"{verdict(s >= TARGET_SCALING)} |")
+            def speedup(side):
+                return stats([x["s"] for x in one["runs"][side]])["median"] / stats([x["s"] for x in two["runs"][side]])["median"]
+            s = speedup("unclip4j")
+            lines.append(f"| Karlo step, {network}: unclip4j at 2 threads ≥ {TARGET_SCALING}× one thread | 2 vs 1 | {s:.2f}× "
+                         f"(torch: {speedup('torch'):.2f}×) | {verdict(s >= TARGET_SCALING)} |")
     for t in threads:
         for family, what, limit, target in (("conv", "conv 3×3", "fma", TARGET_FMA), ("linear", "linear", "fma", TARGET_FMA),
                                             ("group_norm_silu", "group norm + SiLU", "copy", TARGET_COPY)):
@@ -602,14 +625,17 @@ def report(meta, data):
                   "cpu_compare.py's PROMPTS, seed = the round (one generator per call on both sides). diffusers: "
                   "UnCLIPPipeline as training/generate_reference.py loads it. s/image = a call's seconds ÷ its images.",
                   "",
+                  "cores = CPU time ÷ (wall time × threads) over the rounds (below 100 %: that side waited for its cores).",
+                  "",
                   "| threads | batch (prompts × images) | unclip4j s/image | diffusers s/image | **diffusers ÷ unclip4j** | "
-                  "unclip4j images/s | diffusers images/s |", "|---|---|---|---|---|---|---|"]
+                  "unclip4j images/s | diffusers images/s | cores (unclip4j; diffusers) |", "|---|---|---|---|---|---|---|---|"]
         for r in e2e:
             j, t = per_image(r, "unclip4j"), per_image(r, "torch")
             ratio = f"**{t['median'] / j['median']:.2f}**" if t else "—"
             lines.append(f"| {r['threads']} | {r['batch']} ({r['prompts']} × {r['images_per_prompt']}) | {fmt_stats(j, digits=3)} | "
                          f"{fmt_stats(t, digits=3)} | {ratio} | {1 / j['median']:.2f} | "
-                         + (f"{1 / t['median']:.2f}" if t else "—") + " |")
+                         + (f"{1 / t['median']:.2f}" if t else "—")
+                         + f" | {cores(r['runs']['unclip4j'], r['threads'])}; {cores(r['runs'].get('torch'), r['threads'])} |")
         lines.append("")
 
     # -- networks
@@ -621,8 +647,11 @@ def report(meta, data):
                   "attention products (karlo_shapes.py; checked call for call against diffusers' own calls in the torch "
                   "warm-up: column \"shapes\"). The last round runs with the per-op profiler on both sides (its time is "
                   "one of the runs).", "",
+                  "cores = CPU time ÷ (wall time × threads) over the rounds: below 100 %, that side waited for its cores "
+                  "(the machine is shared; OpenMP threads spinning at a barrier count as busy).", "",
                   "| network | threads | GFLOP | unclip4j s | torch s | **torch ÷ unclip4j** | unclip4j GFLOP/s | "
-                  "torch GFLOP/s | unclip4j % of FMA peak | rounds | shapes |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "torch GFLOP/s | unclip4j % of FMA peak | rounds | cores (unclip4j; torch) | shapes |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in nets:
             if not r["runs"]:
                 continue
@@ -632,6 +661,7 @@ def report(meta, data):
             lines.append(f"| {r['network']} | {r['threads']} | {gflop:.1f} | {fmt_stats(j)} | {fmt_stats(t)} | "
                          f"**{t['median'] / j['median']:.2f}** | {gflop / j['median']:.1f} | {gflop / t['median']:.1f} | "
                          f"{pct(gflop / j['median'] / fma) if fma else '—'} | {r['repeats']} | "
+                         f"{cores(r['runs']['unclip4j'], r['threads'])}; {cores(r['runs']['torch'], r['threads'])} | "
                          f"{'match' if r.get('shapes_checked') else 'MISMATCH'} |")
         lines += ["", "### Where the time goes (the profiled round)", "",
                   "Seconds and share per op family. conv = uc_conv2d / aten::conv2d; linear = uc_linear / aten::linear, "
@@ -709,6 +739,12 @@ def report(meta, data):
     return "\n".join(lines)
 
 
+def cores(runs, threads):
+    if not runs:
+        return "—"
+    return f"{100 * sum(r['cpu_s'] for r in runs) / (sum(r['s'] for r in runs) * threads):.0f} %"
+
+
 def families(side):
     return networks_cpu.families(side)
 
@@ -722,16 +758,30 @@ def main():
     p.add_argument("--big-repeats", type=int, help="rounds for the super-res net, ~100 s a forward (default 2; smoke 1)")
     p.add_argument("--threads", help="thread counts (default 1,2; smoke 1)")
     p.add_argument("--parts", default=",".join(PARTS), help="which parts (default all: %(default)s)")
+    p.add_argument("--max-shapes", type=int, help="kernels: at most this many shapes per family, the largest "
+                   "(smoke: 3, the smallest); default every shape")
+    p.add_argument("--networks", default=",".join(networks_cpu.CASES),
+                   help="which networks the networks part runs (default all: %(default)s)")
     p.add_argument("--dir", help="cache: the networks' random weights, the peak binary (default third_party/karlo-random; "
                    "smoke: a new temporary folder)")
     p.add_argument("--out", help="the results file (default benchmarks/results/cpu-<date>.md; smoke: a temporary folder)")
+    p.add_argument("--malloc", choices=("keep", "default"), default="keep",
+                   help="glibc malloc on both sides: keep freed memory (default; see MALLOC_KEEP) or glibc's defaults")
+    p.add_argument("--report", metavar="FILE.json", help="only rewrite FILE.md from a run's FILE.json")
     p.add_argument("--command", help=argparse.SUPPRESS)  # the command line as the user typed it (cpu.sh passes it)
     a = p.parse_args()
+    if a.report:
+        raw = pathlib.Path(a.report)
+        data = json.loads(raw.read_text())
+        raw.with_suffix(".md").write_text(report(data["meta"], data))
+        return
     a.threads_given = a.threads is not None
     a.threads = a.threads or "1,2"
     parts = a.parts.split(",")
     if any(x not in PARTS for x in parts):
         p.error(f"--parts: one of {PARTS}")
+    if any(x not in networks_cpu.CASES for x in a.networks.split(",")):
+        p.error(f"--networks: one of {tuple(networks_cpu.CASES)}")
     started = datetime.datetime.now(datetime.timezone.utc)
     if a.out:
         out = pathlib.Path(a.out).resolve()
@@ -754,8 +804,8 @@ def main():
                 + (" (with uncommitted changes)" if dirty else ""), branch=networks_cpu.git("rev-parse", "--abbrev-ref", "HEAD"),
                 command=a.command or "benchmarks/compare/cpu_compare.py " + " ".join(sys.argv[1:]),
                 load_start=" ".join(open("/proc/loadavg").read().split()[:3]), threads=h.threads, repeats=h.repeats,
-                big_repeats=h.big_repeats, kernel_min_s=0.01 if a.smoke else 0.2, json=out.with_suffix(".json").name,
-                log=str(h.log_path), parts={})
+                big_repeats=h.big_repeats, kernel_min_s=h.min_s, json=out.with_suffix(".json").name,
+                log=str(h.log_path), parts={}, malloc=h.malloc_env or "glibc's defaults")
     log(f"cpu comparison: {', '.join(parts)}; threads {h.threads}; results {out}; children's output in {h.log_path}")
     data = {}
     h.peak = None
