@@ -179,6 +179,7 @@ class Harness:
         self.log_path = out_dir / (pathlib.Path(a.out_name).stem + ".log")
         self.logfile = open(self.log_path, "a")
         self.errors, self.skipped = [], {}
+        self.results = collections.defaultdict(list)  # part -> rows, kept when a part fails midway
         self.java = [java_bin(), "--enable-native-access=ALL-UNNAMED", "-cp", JAR, "dev.unclip4j.bench.CpuCompare"]
         self.malloc_env = {} if a.malloc == "default" else dict(MALLOC_KEEP)
         self.torch_env = {}
@@ -286,13 +287,14 @@ def part_e2e(h):
     torch_ok = not h.torch_reason and not h.diffusers_reason
     if not torch_ok:
         h.note("e2e", "diffusers side skipped: " + (h.torch_reason or h.diffusers_reason))
-    results = []
+    results = h.results["e2e"]
     for threads in h.threads:
         sides = [h.java_side(threads, "pipeline", MODEL)]
         if torch_ok:
             sides.append(h.torch_side(threads, "pipeline", MODEL))
+        ready = {}
         try:
-            ready = {s.name: s.wait_ready() for s in sides}
+            ready.update((s.name, s.wait_ready()) for s in sides)
             for prompts, per_prompt in batches:
                 request = dict(cmd="generate", prompts=PROMPTS[:prompts], images_per_prompt=per_prompt)
                 for s in sides:  # warm-up: the same batch, 2 steps a stage
@@ -303,11 +305,16 @@ def part_e2e(h):
                 results.append(row)
                 log("  " + e2e_line(row))
         finally:
-            rss = {s.name: s.close() for s in sides}
-        for row in results:
-            if row["threads"] == threads:
-                row["peak_rss_mib"], row["ready"] = rss, ready
+            close(sides, results, threads, ready)
     return results
+
+
+def close(sides, results, threads, ready):
+    """Ends a part's processes; every row of that thread count gets their peak RSS and versions."""
+    rss = {s.name: s.close() for s in sides}
+    for row in results:
+        if row["threads"] == threads:
+            row["peak_rss_mib"], row["ready"] = rss, ready
 
 
 def per_image(row, side):
@@ -346,7 +353,7 @@ def part_networks(h):
         h.note("networks", "skipped (both sides: the random-weight folders are written by diffusers' modules): "
                + (h.torch_reason or h.diffusers_reason))
         return []
-    results = []
+    results = h.results["networks"]
     for network in h.networks:
         root = network_folder(h, network)
         repeats = h.big_repeats if network in BIG else h.repeats
@@ -443,11 +450,12 @@ def part_kernels(h):
     if not torch_ok:
         h.note("kernels", "torch side skipped: " + h.torch_reason)
     min_s = h.min_s
-    results = []
+    results = h.results["kernels"]
     for threads in h.threads:
         sides = [h.java_side(threads, "kernels")] + ([h.torch_side(threads, "kernels")] if torch_ok else [])
+        ready = {}
         try:
-            ready = {s.name: s.wait_ready() for s in sides}
+            ready.update((s.name, s.wait_ready()) for s in sides)
             for i, k in enumerate(kernels):
                 row = dict(k, threads=threads, runs={}, setup={})
                 java = sides[0]
@@ -475,10 +483,7 @@ def part_kernels(h):
                 results.append(row)
                 log(f"  [{i + 1}/{len(kernels)}] " + kernel_line(row, h.peak))
         finally:
-            rss = {s.name: s.close() for s in sides}
-        for row in results:
-            if row["threads"] == threads:
-                row["peak_rss_mib"], row["ready"] = rss, ready
+            close(sides, results, threads, ready)
     return results
 
 
@@ -511,21 +516,20 @@ def pct(x):
     return f"{100 * x:.0f} %" if x is not None else "—"
 
 
-def weighted_share(rows, side, threads, peak, family, network_weights=True):
-    """A family's share of the limit over its shapes, each shape weighted by its calls in the networks:
-    the work (FLOPs or bytes) of one forward of every network divided by the time those calls take,
-    over the peak. None where a side has no rows."""
+def weighted_share(rows, side, threads, peak, family):
+    """A family's rate as a share of the limit over all its shapes, each weighted by its calls per
+    forward: the work (FLOPs, or bytes for the group norm) of those calls in one forward of every
+    network, over the time they take at the measured medians, over the peak. None without rows."""
     work = seconds = 0.0
     for r in rows:
         if r["family"] != family or r["threads"] != threads or not r["runs"].get(side):
             continue
-        calls = sum(r["calls"].values()) if network_weights else 1
+        calls = sum(r["calls"].values())
         work += (r["flops"] or r["bytes"]) * calls
         seconds += kernel_time(r, side)["median"] * calls
     if not seconds or not peak:
         return None
-    unit = 1e9
-    return work / seconds / unit / peak
+    return work / seconds / 1e9 / peak
 
 
 def report(meta, data):
@@ -599,8 +603,10 @@ def report(meta, data):
             share = weighted_share(kern, "unclip4j", t, peak_of(peak, limit, t), family)
             if share is not None:
                 name = "FMA peak" if limit == "fma" else "copy bandwidth"
+                theirs = weighted_share(kern, "torch", t, peak_of(peak, limit, t), family)
                 lines.append(f"| kernels, {what}: ≥ {100 * target:.0f} % of the measured {name} (all shapes, weighted by "
-                             f"their calls per forward) | {t} | {pct(share)} | {verdict(share >= target)} |")
+                             f"their calls per forward) | {t} | {pct(share)}"
+                             + (f" (torch: {pct(theirs)})" if theirs is not None else "") + f" | {verdict(share >= target)} |")
     lines += ["", "Ratios are PyTorch's time ÷ unclip4j's (above 1: unclip4j is faster), on the medians.", ""]
 
     # -- peak
@@ -720,9 +726,9 @@ def report(meta, data):
 
     # -- memory
     mem = [("e2e", f"batch up to {max(r['batch'] for r in e2e if r['threads'] == t)}", t,
-            next(r for r in e2e if r["threads"] == t)["peak_rss_mib"]) for t in threads if any(r["threads"] == t for r in e2e)]
+            next(r for r in e2e if r["threads"] == t).get("peak_rss_mib")) for t in threads if any(r["threads"] == t for r in e2e)]
     mem += [("networks", r["network"], r["threads"], r["peak_rss_mib"]) for r in nets if "peak_rss_mib" in r]
-    mem += [("kernels", "every shape in turn", t, next(r for r in kern if r["threads"] == t)["peak_rss_mib"])
+    mem += [("kernels", "every shape in turn", t, next(r for r in kern if r["threads"] == t).get("peak_rss_mib"))
             for t in threads if any(r["threads"] == t for r in kern)]
     if mem:
         lines += ["## 4. Peak resident memory", "",
@@ -821,6 +827,7 @@ def main():
         except (SideError, subprocess.CalledProcessError, OSError, ValueError, KeyError) as e:
             h.errors.append(f"{part}: {type(e).__name__}: {e}")
             log(f"[{part}] FAILED: {e}")
+            data[part] = h.results.get(part) or []  # what was measured before it failed
         meta["parts"][part] = dict(seconds=time.time() - t0)
     finished = datetime.datetime.now(datetime.timezone.utc)
     meta.update(finished=f"{finished:%H:%M} UTC", duration_min=(finished - started).total_seconds() / 60,
