@@ -27,8 +27,17 @@ that loads once and then times what it is asked; both are resident at once and t
 them in turn, switching which goes first every round, so the machine's noise hits both sides.
 Timings are medians of the rounds with min-max. Warm-up: one untimed call of every kind before
 the rounds (end to end: the same batch with 2 steps a stage; the super-res net: a 64x64 forward,
-1/16 of the work). Writes FILE.md (default benchmarks/results/cpu-<date>.md) and FILE.json with
-every raw number.
+1/16 of the work). Both sides run with glibc malloc keeping freed memory (MALLOC_KEEP says why;
+--malloc default for glibc's own settings). Writes FILE.md (default
+benchmarks/results/cpu-<date>.md) and FILE.json with every raw number; the children's stderr goes
+to FILE.log beside them (under benchmarks/results: to CACHE/logs/ instead).
+
+Duration of the full run on 2 cores (estimated from its parts, measured one round at a time on a
+machine shared with two other engineers, load 3-6): peak 0.3 min, e2e ~6.5 min (batch 16 is ~26 s
+a call on each side at one thread), networks ~20 min (the super-res net ~100 s a forward and side
+at one thread; loading both sides 0.5-1 min per network and thread count), kernels ~9 min (the
+256x256 super-res convs are 2-4 s a call): about 35 min, plus ~4 min once to write the 11 GB of
+random weights.
 
 --smoke: the harness itself, not a measurement: tiny networks (networks_cpu.py --small), 2 steps a
 stage, 3 shapes per kernel family, 1 round, 1 thread; writes to a temporary folder (never to
@@ -176,7 +185,10 @@ class Harness:
         self.cache = pathlib.Path(a.dir) if a.dir else (pathlib.Path(tempfile.mkdtemp(prefix="unclip-cpu-smoke-")) if a.smoke
                                                         else ROOT / "third_party" / "karlo-random")
         self.cache.mkdir(parents=True, exist_ok=True)
-        self.log_path = out_dir / (pathlib.Path(a.out_name).stem + ".log")
+        # The children's stderr: beside the results, except in benchmarks/results (not to be committed).
+        logs = self.cache / "logs" if out_dir == ROOT / "benchmarks" / "results" else out_dir
+        logs.mkdir(parents=True, exist_ok=True)
+        self.log_path = logs / (pathlib.Path(a.out_name).stem + ".log")
         self.logfile = open(self.log_path, "a")
         self.errors, self.skipped = [], {}
         self.results = collections.defaultdict(list)  # part -> rows, kept when a part fails midway
@@ -631,13 +643,17 @@ def report(meta, data):
                   "cpu_compare.py's PROMPTS, seed = the round (one generator per call on both sides). diffusers: "
                   "UnCLIPPipeline as training/generate_reference.py loads it. s/image = a call's seconds ÷ its images.",
                   "",
-                  "cores = CPU time ÷ (wall time × threads) over the rounds (below 100 %: that side waited for its cores).",
+                  "cores = CPU time ÷ (wall time × threads) over the rounds (below 100 %: that side waited for its cores). "
+                  "CPU-time ratio: the same ratio on CPU seconds per call (medians) — at one thread the measure least moved "
+                  "by the neighbours (time spent descheduled is not counted; the JVM's compiler and GC threads do count); "
+                  "at two, OpenMP's spinning inflates it.",
                   "",
                   "| threads | batch (prompts × images) | unclip4j s/image | diffusers s/image | **diffusers ÷ unclip4j** | "
-                  "unclip4j images/s | diffusers images/s | cores (unclip4j; diffusers) |", "|---|---|---|---|---|---|---|---|"]
+                  "CPU-time ratio | unclip4j images/s | diffusers images/s | cores (unclip4j; diffusers) |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for r in e2e:
             j, t = per_image(r, "unclip4j"), per_image(r, "torch")
-            ratio = f"**{t['median'] / j['median']:.2f}**" if t else "—"
+            ratio = f"**{t['median'] / j['median']:.2f}** | {cpu_ratio(r['runs'])}" if t else "— | —"
             lines.append(f"| {r['threads']} | {r['batch']} ({r['prompts']} × {r['images_per_prompt']}) | {fmt_stats(j, digits=3)} | "
                          f"{fmt_stats(t, digits=3)} | {ratio} | {1 / j['median']:.2f} | "
                          + (f"{1 / t['median']:.2f}" if t else "—")
@@ -654,10 +670,10 @@ def report(meta, data):
                   "warm-up: column \"shapes\"). The last round runs with the per-op profiler on both sides (its time is "
                   "one of the runs).", "",
                   "cores = CPU time ÷ (wall time × threads) over the rounds: below 100 %, that side waited for its cores "
-                  "(the machine is shared; OpenMP threads spinning at a barrier count as busy).", "",
-                  "| network | threads | GFLOP | unclip4j s | torch s | **torch ÷ unclip4j** | unclip4j GFLOP/s | "
+                  "(the machine is shared; OpenMP threads spinning at a barrier count as busy); CPU-time ratio as in 1.", "",
+                  "| network | threads | GFLOP | unclip4j s | torch s | **torch ÷ unclip4j** | CPU-time ratio | unclip4j GFLOP/s | "
                   "torch GFLOP/s | unclip4j % of FMA peak | rounds | cores (unclip4j; torch) | shapes |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in nets:
             if not r["runs"]:
                 continue
@@ -665,7 +681,8 @@ def report(meta, data):
             j, t = stats([x["s"] for x in r["runs"]["unclip4j"]]), stats([x["s"] for x in r["runs"]["torch"]])
             fma = peak_of(peak, "fma", r["threads"])
             lines.append(f"| {r['network']} | {r['threads']} | {gflop:.1f} | {fmt_stats(j)} | {fmt_stats(t)} | "
-                         f"**{t['median'] / j['median']:.2f}** | {gflop / j['median']:.1f} | {gflop / t['median']:.1f} | "
+                         f"**{t['median'] / j['median']:.2f}** | {cpu_ratio(r['runs'])} | {gflop / j['median']:.1f} | "
+                         f"{gflop / t['median']:.1f} | "
                          f"{pct(gflop / j['median'] / fma) if fma else '—'} | {r['repeats']} | "
                          f"{cores(r['runs']['unclip4j'], r['threads'])}; {cores(r['runs']['torch'], r['threads'])} | "
                          f"{'match' if r.get('shapes_checked') else 'MISMATCH'} |")
@@ -743,6 +760,11 @@ def report(meta, data):
         lines.append("")
     lines += [f"Raw results (every run of both sides, the profiles, the calibration calls): `{meta['json']}` beside this file.", ""]
     return "\n".join(lines)
+
+
+def cpu_ratio(runs):
+    """torch's CPU seconds per call over unclip4j's (medians)."""
+    return f"{statistics.median(r['cpu_s'] for r in runs['torch']) / statistics.median(r['cpu_s'] for r in runs['unclip4j']):.2f}"
 
 
 def cores(runs, threads):

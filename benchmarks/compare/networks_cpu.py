@@ -349,9 +349,9 @@ def machine():
     flags = lscpu.get("Flags", "").split()
     wanted = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "amx_tile"]
     mem = next(line for line in open("/proc/meminfo") if line.startswith("MemTotal")).split()[1]
+    caches = "".join(f", {level} {lscpu[f'{level} cache'].strip()}" for level in ("L2", "L3") if f"{level} cache" in lscpu)
     return (f"{lscpu.get('Model name', '?').strip()} (family {lscpu.get('CPU family', '?').strip()}, model "
-            f"{lscpu.get('Model', '?').strip()}), {os.cpu_count()} cores, L2 {lscpu.get('L2 cache', '?').strip()}, "
-            f"L3 {lscpu.get('L3 cache', '?').strip()}, {int(mem) / 2**20:.0f} GiB; ISA flags: "
+            f"{lscpu.get('Model', '?').strip()}), {os.cpu_count()} cores{caches}, {int(mem) / 2**20:.0f} GiB; ISA flags: "
             + " ".join(f for f in wanted if f in flags) + " (not: " + " ".join(f for f in wanted if f not in flags) + ")")
 
 
