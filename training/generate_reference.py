@@ -6,6 +6,8 @@
     /usr/bin/python3 training/generate_reference.py demo --out training/demo
     # CPU time of one image at the largest size with the pipeline's default steps (25 prior, 25 decoder, 7 SR)
     /usr/bin/python3 training/generate_reference.py time --threads 2
+    # the same for a batch of 16: 4 prompts x 4 images each
+    /usr/bin/python3 training/generate_reference.py time --threads 2 --prompts 4 --images-per-prompt 4
 
 Everything uses the pipelines' defaults (steps 25/25/7, prior guidance 4, decoder guidance 8) unless told.
 Seeds: eval batch k (prompts k*B .. k*B+B-1) uses torch.Generator().manual_seed(seed + k).
@@ -117,18 +119,27 @@ def cmd_demo(a):
     print(f"wrote {a.out}/text_to_image.png, variations.png, interpolation.png")
 
 
+# The prompts of `time`; --prompts P takes the first P (benchmarks/compare/cpu_compare.py's PROMPTS are the same).
+TIME_PROMPTS = ["a small blue square at the top left on a yellow background",
+                "a large red circle in the center on a white background",
+                "a green triangle at the bottom right on a black background",
+                "a purple diamond on the left on a gray background"]
+
+
 def cmd_time(a):
     torch.set_num_threads(a.threads)
     pipe = load_pipe(a.model)
-    p = "a small blue square at the top left on a yellow background"
-    pipe(p, generator=torch.Generator().manual_seed(0))  # warm-up
+    prompts = TIME_PROMPTS[:a.prompts]
+    batch = len(prompts) * a.images_per_prompt
+    pipe(prompts, num_images_per_prompt=a.images_per_prompt, generator=torch.Generator().manual_seed(0))  # warm-up
     ts = []
     for i in range(a.repeats):
         t0 = time.perf_counter()
-        im = pipe(p, generator=torch.Generator().manual_seed(i)).images[0]
+        im = pipe(prompts, num_images_per_prompt=a.images_per_prompt, generator=torch.Generator().manual_seed(i)).images[0]
         ts.append(time.perf_counter() - t0)
-    print(f"one {im.size[0]}x{im.size[1]} image, default steps (prior 25, decoder 25, super-res 7), "
-          f"torch threads {torch.get_num_threads()}: median {np.median(ts):.2f} s, runs {[round(t, 2) for t in ts]}")
+    print(f"batch {batch} ({len(prompts)} prompts x {a.images_per_prompt} images) of {im.size[0]}x{im.size[1]}, default "
+          f"steps (prior 25, decoder 25, super-res 7), torch threads {torch.get_num_threads()}: median "
+          f"{np.median(ts):.2f} s per call, {np.median(ts) / batch:.2f} s per image, runs {[round(t, 2) for t in ts]}")
 
 
 if __name__ == "__main__":
@@ -146,6 +157,9 @@ if __name__ == "__main__":
     p = sub.add_parser("time")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--prompts", type=int, default=1, choices=range(1, len(TIME_PROMPTS) + 1),
+                   help="how many prompts in one call (batch = prompts x images per prompt)")
+    p.add_argument("--images-per-prompt", type=int, default=1)
     for q in sub.choices.values():
         q.add_argument("--model", default=MODEL_DIR)
         q.add_argument("--seed", type=int, default=0)

@@ -143,22 +143,28 @@ def write_safetensors(state, path):
 
 
 def read_safetensors_into(model, path):
-    """Copies every tensor of the file into the model's parameters; the names must match exactly."""
-    import numpy as np
+    """Reads every tensor of the file straight into the model's parameters (no mapping of the file
+    and no temporary copy, so the process's peak resident memory is the model's, which cpu.sh
+    reports); the names must match exactly."""
     import torch
     with open(path, "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
         header = json.loads(f.read(n))
-    header.pop("__metadata__", None)
-    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + n)
-    state = model.state_dict()
-    if set(state) != set(header):
-        raise SystemExit(f"{path}: names differ from the model's: {sorted(set(state) ^ set(header))[:5]}")
-    with torch.no_grad():
-        for name, e in header.items():
-            begin, end = e["data_offsets"]
-            a = np.frombuffer(data[begin:end], dtype=np.float32).reshape(e["shape"])
-            state[name].copy_(torch.from_numpy(a.copy()))
+        header.pop("__metadata__", None)
+        state = model.state_dict()
+        if set(state) != set(header):
+            raise SystemExit(f"{path}: names differ from the model's: {sorted(set(state) ^ set(header))[:5]}")
+        with torch.no_grad():
+            for name, e in header.items():
+                begin, end = e["data_offsets"]
+                target = state[name]
+                if e["dtype"] != "F32" or list(target.shape) != e["shape"] or target.dtype != torch.float32 \
+                        or not target.is_contiguous():
+                    raise SystemExit(f"{path}: {name} is {e['dtype']} {e['shape']}, the model's {target.dtype} "
+                                     f"{list(target.shape)}")
+                f.seek(8 + n + begin)
+                if f.readinto(memoryview(target.numpy()).cast("B")) != end - begin:
+                    raise SystemExit(f"{path}: {name} is truncated")
 
 
 def setup(network, folder, small):
@@ -270,18 +276,24 @@ def measure_torch(network, folder, threads, repeats):
         with profile(activities=[ProfilerActivity.CPU]) as prof:
             profiled_s, _ = forward()
     ops = {e.key: {"calls": e.count, "s": e.self_cpu_time_total * 1e-6} for e in prof.key_averages()}
-    op_families = dict.fromkeys(FAMILIES, 0.0)
+    return dict(network=network, threads=torch.get_num_threads(), load_s=load_s, warmup_s=warmup_s, times_s=times,
+                cpu_s=cpu_s, profiled_s=profiled_s, ops=ops, families=op_families(prof), flops=dict(counter.flops), out_shape=list(out.shape),
+                out_finite=bool(torch.isfinite(out).all()), torch=torch.__version__, blas=loaded_blas(),
+                onednn=torch.__config__.show().split("MKL-DNN ")[1].split(" ")[0],
+                cpu_capability=torch.__config__.show().split("CPU capability usage: ")[1].split("\n")[0])
+
+
+def op_families(prof):
+    """Self CPU seconds per family of a torch.profiler run: an op counts in the family of its outermost
+    caller that TORCH_FAMILY names (else "other")."""
+    out = dict.fromkeys(FAMILIES, 0.0)
     for e in prof.events():
         family, caller = "other", e
         while caller is not None:
             family = TORCH_FAMILY.get(caller.name, family)
             caller = caller.cpu_parent
-        op_families[family] += e.self_cpu_time_total * 1e-6
-    return dict(network=network, threads=torch.get_num_threads(), load_s=load_s, warmup_s=warmup_s, times_s=times,
-                cpu_s=cpu_s, profiled_s=profiled_s, ops=ops, families=op_families, flops=dict(counter.flops), out_shape=list(out.shape),
-                out_finite=bool(torch.isfinite(out).all()), torch=torch.__version__, blas=loaded_blas(),
-                onednn=torch.__config__.show().split("MKL-DNN ")[1].split(" ")[0],
-                cpu_capability=torch.__config__.show().split("CPU capability usage: ")[1].split("\n")[0])
+        out[family] += e.self_cpu_time_total * 1e-6
+    return out
 
 
 def loaded_blas():
@@ -337,9 +349,9 @@ def machine():
     flags = lscpu.get("Flags", "").split()
     wanted = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "amx_tile"]
     mem = next(line for line in open("/proc/meminfo") if line.startswith("MemTotal")).split()[1]
+    caches = "".join(f", {level} {lscpu[f'{level} cache'].strip()}" for level in ("L2", "L3") if f"{level} cache" in lscpu)
     return (f"{lscpu.get('Model name', '?').strip()} (family {lscpu.get('CPU family', '?').strip()}, model "
-            f"{lscpu.get('Model', '?').strip()}), {os.cpu_count()} cores, L2 {lscpu.get('L2 cache', '?').strip()}, "
-            f"L3 {lscpu.get('L3 cache', '?').strip()}, {int(mem) / 2**20:.0f} GiB; ISA flags: "
+            f"{lscpu.get('Model', '?').strip()}), {os.cpu_count()} cores{caches}, {int(mem) / 2**20:.0f} GiB; ISA flags: "
             + " ".join(f for f in wanted if f in flags) + " (not: " + " ".join(f for f in wanted if f not in flags) + ")")
 
 

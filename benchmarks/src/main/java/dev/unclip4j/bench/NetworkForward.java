@@ -14,6 +14,7 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,6 +49,14 @@ public final class NetworkForward {
     /** A loaded network with its inputs; {@link #forward} is one pass. */
     interface Run extends AutoCloseable {
         void forward(Workspace ws);
+
+        /**
+         * One pass at another spatial size (a U-Net's side; the prior has none), for a cheaper
+         * warm-up of a large network: the same weights and kernels on fewer pixels.
+         */
+        default void forward(Workspace ws, int size) {
+            forward(ws);
+        }
 
         @Override
         void close();
@@ -90,10 +99,17 @@ public final class NetworkForward {
         float[] timesteps = new float[n];
         Arrays.fill(timesteps, 999f);
         Tensor t = text, am = mask, cl = labels;
+        Map<Integer, Tensor> samples = new HashMap<>(Map.of(size, sample));
         return new Run() {
             @Override
             public void forward(Workspace ws) {
                 unet.forward(sample, timesteps, t, am, cl, ws);
+            }
+
+            @Override
+            public void forward(Workspace ws, int other) {
+                Tensor x = samples.computeIfAbsent(other, s -> keep(inputs, random(b, r, n, s, s, c.inChannels())));
+                unet.forward(x, timesteps, t, am, cl, ws);
             }
 
             @Override
