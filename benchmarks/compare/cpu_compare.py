@@ -763,8 +763,11 @@ def report(meta, data):
 
 
 def cpu_ratio(runs):
-    """torch's CPU seconds per call over unclip4j's (medians)."""
-    return f"{statistics.median(r['cpu_s'] for r in runs['torch']) / statistics.median(r['cpu_s'] for r in runs['unclip4j']):.2f}"
+    """torch's CPU seconds per call over unclip4j's (medians); — where a side's CPU time read 0
+    (a call shorter than the clock's tick)."""
+    ours = statistics.median(r['cpu_s'] for r in runs['unclip4j'])
+    theirs = statistics.median(r['cpu_s'] for r in runs['torch'])
+    return f"{theirs / ours:.2f}" if ours > 0 and theirs > 0 else "—"
 
 
 def cores(runs, threads):
