@@ -62,6 +62,8 @@ public final class ConvOpCases {
         cases.add(OpCases.prepared(conv(2, 7, 9, 5, 19, 3, 1, 1, true, false, 1f)));
         cases.add(OpCases.prepared(conv(2, 6, 5, 11, 7, 1, 1, 0, true, true, 2f)));
         cases.add(OpCases.prepared(conv(3, 4, 4, 33, 70, 3, 1, 1, true, true, 1f)));
+        // 130 output channels: the AVX-512 GEMM's 64-column panels (from 128 on), with a 2-column tail.
+        cases.add(conv(2, 5, 6, 7, 130, 3, 1, 1, true, true, 1f));
         // uc_conv2d_weight_ohwi: cout, cin, kh, kw.
         for (int[] s : new int[][] {{5, 3, 3, 3}, {7, 11, 1, 1}, {4, 6, 2, 5}, {0, 3, 3, 3}}) {
             cases.add(weightOhwi(s[0], s[1], s[2], s[3]));

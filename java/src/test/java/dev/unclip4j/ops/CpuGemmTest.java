@@ -15,6 +15,8 @@ import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The CPU GEMM behind uc_linear and uc_conv2d (native/src/gemm.cpp), beyond the op table's
@@ -93,9 +95,10 @@ class CpuGemmTest {
         }
     }
 
-    @Test
-    void aRowDoesNotDependOnTheOtherRowsOfTheCall() {
-        int m = 45, n = 75, k = 300;
+    @ParameterizedTest(name = "n = {0}")
+    @ValueSource(ints = {75, 150})  // 32- and 64-column panels on AVX-512
+    void aRowDoesNotDependOnTheOtherRowsOfTheCall(int n) {
+        int m = 45, k = 300;
         float[] x = random(m * k, 7), bias = random(n, 8);
         try (Tensor w = cpu.fromFloats(DType.F32, random(n * k, 9), n, k).markConstant()) {
             float[] all = linear(x, w, bias, m, n, k);
