@@ -210,7 +210,9 @@ public final class SparkJob {
             }
             SparkSession.Builder b = SparkSession.builder().appName("unclip4j " + spec.name());
             if (common.master != null) b.master(common.master);
-            sessionSettings(conf.getAll(), common.gpu).forEach(b::config);
+            Map<String, String> have = new LinkedHashMap<>();
+            for (scala.Tuple2<String, String> kv : conf.getAll()) have.put(kv._1(), kv._2());
+            sessionSettings(have, common.gpu).forEach(b::config);
             return b.getOrCreate();
         }
 
@@ -235,9 +237,7 @@ public final class SparkJob {
      * The configuration the job adds to a new session: its plugin (after any the user named), and
      * with {@code gpu} one GPU per executor and per task where the user set no amount.
      */
-    static Map<String, String> sessionSettings(scala.Tuple2<String, String>[] existing, boolean gpu) {
-        Map<String, String> have = new LinkedHashMap<>();
-        for (scala.Tuple2<String, String> kv : existing) have.put(kv._1(), kv._2());
+    static Map<String, String> sessionSettings(Map<String, String> have, boolean gpu) {
         Map<String, String> add = new LinkedHashMap<>();
         List<String> plugins = new ArrayList<>();
         for (String p : have.getOrDefault("spark.plugins", "").split(",")) if (!p.isBlank()) plugins.add(p.strip());

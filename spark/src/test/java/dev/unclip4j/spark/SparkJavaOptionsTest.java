@@ -1,7 +1,6 @@
 package dev.unclip4j.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -9,10 +8,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.launcher.JavaModuleOptions;
-import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 
-/** The JVM options file is Spark's own list, and a SparkSession starts with it on this JVM. */
+/** The JVM options file is Spark's own list (the other tests start their SparkSessions with it). */
 class SparkJavaOptionsTest {
     @Test
     void theOptionsFileHoldsEveryOptionSparkStartsItsJvmsWith() throws IOException {
@@ -21,16 +19,5 @@ class SparkJavaOptionsTest {
         List<String> missing = new ArrayList<>(List.of(JavaModuleOptions.defaultModuleOptionArray()));
         missing.removeAll(ours);
         assertEquals(List.of(), missing, "options of Spark's JavaModuleOptions missing from spark/java-options");
-    }
-
-    @Test
-    void aSessionRuns() {
-        SparkSession spark = SparkSession.builder().master("local[2]").appName("smoke").getOrCreate();
-        try {
-            assertEquals(10, spark.range(10).count());
-            assertTrue(Runtime.version().feature() >= 25);
-        } finally {
-            spark.stop();
-        }
     }
 }
