@@ -184,7 +184,7 @@ public final class SparkJob {
             boolean ours = SparkSession.getActiveSession().isEmpty() && SparkSession.getDefaultSession().isEmpty();
             SparkSession spark = session();
             try {
-                if (ours && !common.verbose) spark.sparkContext().setLogLevel("WARN");
+                if (ours) spark.sparkContext().setLogLevel(common.verbose ? "INFO" : "WARN");
                 Dataset<Row> in = Tables.read(spark, common.input, format);
                 Task task = task(settings, in.schema());
                 int partitions = common.partitions != null ? common.partitions : spark.sparkContext().defaultParallelism();
