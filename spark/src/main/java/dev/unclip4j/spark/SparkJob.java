@@ -221,10 +221,10 @@ public final class SparkJob {
             long total = written.count();
             long errors = written.filter(functions.col(Columns.ERROR).isNotNull()).count();
             long made = total - errors;
-            String rate = unit().equals("images") ? String.format(Locale.ROOT, ", %.1f images/min", made * 60 / seconds) : "";
-            spec.commandLine().getOut().printf(Locale.ROOT, "unclip-spark %s: %d %s, %d errors, in %.1f s%s (batch %d, %d "
-                    + "partitions, master %s) -> %s%n", spec.name(), made, unit(), errors, seconds, rate, settings.batch(),
-                    partitions, spark.sparkContext().master(), common.output);
+            String rate = unit().equals("images") ? String.format(Locale.ROOT, "%.1f images/min; ", made * 60 / seconds) : "";
+            spec.commandLine().getOut().printf(Locale.ROOT, "unclip-spark %s: %d %s, %d %s, in %.1f s (%sbatch %d, %d "
+                    + "partitions, master %s) -> %s%n", spec.name(), made, unit(), errors, errors == 1 ? "bad row" : "bad rows",
+                    seconds, rate, settings.batch(), partitions, spark.sparkContext().master(), common.output);
             spec.commandLine().getOut().flush();
         }
 
