@@ -9,7 +9,11 @@
 # The configurations take turns within each round, so a neighbour's load falls on all of them.
 # After the first round, each batch size's images are compared with the command line's (PngDiff.java).
 #
-#   benchmarks/compare/spark_cpu.sh [rounds=3] [batches="1 2 4 8"]   (after ./test or a package build)
+# Both sides use the same CPU threads (--threads), 1 by default: on a machine shared with other work,
+# OpenMP's barriers wait on a descheduled thread and two threads can be several times slower than one
+# (docs/cli-and-api.md, "Threads"); give 0 for OpenMP's default (one per core) on an idle machine.
+#
+#   benchmarks/compare/spark_cpu.sh [rounds=3] [batches="1 2 4 8"] [threads=1]   (after ./test or a package build)
 # Prints a line per run and, at the end, the median and range of each configuration.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -18,6 +22,7 @@ source tools/jdk.sh
 unclip_find_jdk
 rounds="${1:-3}"
 batches="${2:-1 2 4 8}"
+threads="${3:-1}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 shapes=(circle square triangle diamond)
@@ -31,7 +36,7 @@ for i in $(seq 0 19); do
     echo "i$i,\"$p\",$i" >> "$work/requests.csv"
 done
 results="$work/results.tsv"
-echo "# $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $threads thread(s), load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'config\tround\timages\tseconds\twall\n'
 for round in $(seq 1 "$rounds"); do
     for config in cli $(for b in $batches; do echo "spark-b$b"; done); do
@@ -39,7 +44,7 @@ for round in $(seq 1 "$rounds"); do
         if [[ $config == cli ]]; then
             gen=0
             for i in $(seq 0 19); do
-                t=$(./unclip generate "${prompts[i]}" --seed "$i" -o "$work/cli-$i.png" 2>&1 >/dev/null \
+                t=$(./unclip generate "${prompts[i]}" --seed "$i" --threads "$threads" -o "$work/cli-$i.png" 2>&1 >/dev/null \
                     | sed -n 's/.*total \([0-9.]*\) s.*/\1/p')
                 gen=$(awk -v a="$gen" -v b="$t" 'BEGIN { print a + b }')
             done
@@ -47,7 +52,7 @@ for round in $(seq 1 "$rounds"); do
             images=20
         else
             rm -rf "$work/out" "$work/$config"
-            line=$(./unclip-spark generate --master 'local[2]' --batch "${config#spark-b}" --input "$work/requests.csv" \
+            line=$(./unclip-spark generate --master 'local[2]' --threads "$threads" --batch "${config#spark-b}" --input "$work/requests.csv" \
                 --output "$work/out" --images "$work/$config" 2>/dev/null)
             images=$(echo "$line" | sed -n 's/.*: \([0-9]*\) images.*/\1/p')
             seconds=$(echo "$line" | sed -n 's/.* in \([0-9.]*\) s.*/\1/p')
