@@ -192,10 +192,10 @@ public final class Unclip implements AutoCloseable {
      * <p><b>Bits.</b> On the CPU the images are those of the requests alone bit for bit while the
      * batch holds at most 2 images with guidance (5 without). uc_linear computes a product of
      * fewer than 6 rows as dot products (a vectorised reduction) and a larger one with its
-     * register-blocked GEMM (a sequential sum): the per-image products (time embeddings, CLIP's
-     * projection, the prior's conditioning; 2 rows an image with guidance) change path at 6 rows,
-     * and each image of a larger batch moves in the last bits of its floats, which the denoising
-     * loops carry to a few pixel levels (docs/spark.md, "Batches and bits").
+     * register-blocked GEMM (a sequential sum): the per-image products (CLIP's projection, a row
+     * an image; the time embeddings and the prior's conditioning, 2 rows an image with guidance)
+     * change path at 6 rows, and each image of a larger batch moves in the last bits of its floats,
+     * which the denoising loops carry to a few pixel levels (docs/spark.md, "Batches and bits").
      *
      * @return one result per request, in order
      */

@@ -25,6 +25,19 @@ public record JobSettings(String model, String modelName, String device, int thr
         if (threads < 0) throw new IllegalArgumentException("--threads must be at least 0, not " + threads);
     }
 
+    /** These settings with generate's own: the defaults of rows that give no steps or guidance, the images folder, --score. */
+    JobSettings forGenerate(int priorSteps, int decoderSteps, int superResSteps, double priorGuidance, double decoderGuidance,
+                            String imagesDir, boolean score) {
+        return new JobSettings(model, modelName, device, threads, batch, priorSteps, decoderSteps, superResSteps, priorGuidance,
+                decoderGuidance, imagesDir, score, normalize, failPartition);
+    }
+
+    /** These settings with embed's --normalize. */
+    JobSettings forEmbed(boolean normalize) {
+        return new JobSettings(model, modelName, device, threads, batch, priorSteps, decoderSteps, superResSteps, priorGuidance,
+                decoderGuidance, imagesDir, score, normalize, failPartition);
+    }
+
     /** The model of the running task: on the device Spark assigned it (see {@link TaskDevice}). */
     ExecutorModels.Key modelFor(String taskDevice) {
         return new ExecutorModels.Key(model, taskDevice, threads);

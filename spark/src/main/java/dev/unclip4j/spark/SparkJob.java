@@ -282,9 +282,8 @@ public final class SparkJob {
 
         @Override
         JobSettings settings(String model, String modelName) {
-            JobSettings s = super.settings(model, modelName);
-            return new JobSettings(s.model(), s.modelName(), s.device(), s.threads(), s.batch(), priorSteps, decoderSteps,
-                    superResSteps, priorGuidance, decoderGuidance, images, score, false, s.failPartition());
+            return super.settings(model, modelName).forGenerate(priorSteps, decoderSteps, superResSteps, priorGuidance,
+                    decoderGuidance, images, score);
         }
 
         @Override
@@ -320,10 +319,7 @@ public final class SparkJob {
 
         @Override
         JobSettings settings(String model, String modelName) {
-            JobSettings s = super.settings(model, modelName);
-            return new JobSettings(s.model(), s.modelName(), s.device(), s.threads(), s.batch(), s.priorSteps(),
-                    s.decoderSteps(), s.superResSteps(), s.priorGuidance(), s.decoderGuidance(), null, false, normalize,
-                    s.failPartition());
+            return super.settings(model, modelName).forEmbed(normalize);
         }
 
         @Override
