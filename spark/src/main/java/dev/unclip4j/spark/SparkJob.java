@@ -64,7 +64,12 @@ public final class SparkJob {
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (parseResult.originalArgs().contains("--verbose")) e.printStackTrace(commandLine.getErr());
             boolean usage = e instanceof IllegalArgumentException || e instanceof AnalysisException;
-            String message = e.getMessage() != null ? e.getMessage().strip().lines().findFirst().orElse("") : e.toString();
+            // A failed Spark job says where it failed ("Job aborted due to stage failure: …") and its
+            // root cause says why: the first line of each.
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+            String message = firstLine(e);
+            if (!message.contains(firstLine(root))) message += ": " + firstLine(root);
             commandLine.getErr().println("unclip-spark " + commandLine.getCommandName() + ": " + message);
             commandLine.getErr().flush();
             return usage ? 2 : 1;
@@ -80,6 +85,10 @@ public final class SparkJob {
         out.flush();
         err.flush();
         return status;
+    }
+
+    private static String firstLine(Throwable t) {
+        return t.getMessage() != null ? t.getMessage().strip().lines().findFirst().orElse("") : t.toString();
     }
 
     static final class Version implements CommandLine.IVersionProvider {
@@ -174,7 +183,8 @@ public final class SparkJob {
         public Integer call() {
             Tables.Format format = common.format != null ? common.format : Tables.Format.of(common.input);
             Path localInput = Tables.localPath(common.input);
-            if (localInput != null && !Files.exists(localInput)) throw usage("no such input: " + common.input);
+            boolean glob = common.input.matches(".*[*?\\[{].*");  // Spark reads globs; nothing to check here
+            if (localInput != null && !glob && !Files.exists(localInput)) throw usage("no such input: " + common.input);
             if (format == null) throw usage("cannot tell the format of " + common.input + ": give --format parquet|csv|json");
             if (common.partitions != null && common.partitions < 1) throw usage("--partitions must be at least 1");
             String model = common.model != null ? common.model : Unclip.builtInModel().toString();
@@ -182,7 +192,7 @@ public final class SparkJob {
             JobSettings settings = settings(model, modelName);
 
             boolean ours = SparkSession.getActiveSession().isEmpty() && SparkSession.getDefaultSession().isEmpty();
-            SparkSession spark = session();
+            SparkSession spark = ours ? session() : SparkSession.builder().getOrCreate();
             try {
                 if (ours) spark.sparkContext().setLogLevel(common.verbose ? "INFO" : "WARN");
                 Dataset<Row> in = Tables.read(spark, common.input, format);
@@ -202,10 +212,10 @@ public final class SparkJob {
             }
         }
 
-        /** The session of this JVM, or a new one with the job's plugin (and GPU requests). */
+        /** A new session with the job's plugin (and GPU requests). */
         private SparkSession session() {
             SparkConf conf = new SparkConf();  // what spark-submit set, as system properties
-            if (common.master == null && !conf.contains("spark.master") && SparkSession.getActiveSession().isEmpty()) {
+            if (common.master == null && !conf.contains("spark.master")) {
                 throw usage("no Spark master: run under spark-submit, or give --master (e.g. local[2])");
             }
             SparkSession.Builder b = SparkSession.builder().appName("unclip4j " + spec.name());

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
+import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.sql.DataFrameReader;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -69,7 +70,30 @@ final class Tables {
         };
     }
 
+    /**
+     * Writes the table (running the job). When the job fails, an output folder it created and left
+     * empty (Spark's commit protocol removes its temporary files, not the folder) is removed too, so
+     * that running the job again needs no --overwrite.
+     */
     static void write(Dataset<Row> table, String path, OutputFormat format, boolean overwrite) {
-        table.write().mode(overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists).format(format.name()).save(path);
+        org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(path);
+        FileSystem fs;
+        boolean existed;
+        try {
+            fs = out.getFileSystem(table.sparkSession().sparkContext().hadoopConfiguration());
+            existed = fs.exists(out);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot reach " + path + ": " + e.getMessage(), e);
+        }
+        try {
+            table.write().mode(overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists).format(format.name()).save(path);
+        } catch (Exception e) {  // Spark's own SparkException is a checked exception, thrown undeclared from Scala
+            try {
+                if (!existed && fs.exists(out) && fs.listStatus(out).length == 0) fs.delete(out, false);
+            } catch (IOException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
     }
 }

@@ -309,6 +309,12 @@ class SparkJobTest {
         String exists = job(2, "embed", "--input", csv.toString(), "--text-column", "prompt", "--output", dir.toString());
         assertTrue(exists.contains("already exists"), exists);
         assertTrue(Files.notExists(Path.of(out)), "nothing written");
+        // A model folder the executors lack fails every attempt of the tasks: the job fails (status 1),
+        // saying why, and leaves no output folder behind.
+        String noModel = job(1, "embed", "--input", csv.toString(), "--text-column", "prompt", "--model",
+                dir.resolve("no-model").toString(), "--output", out);
+        assertTrue(noModel.contains("no-model"), noModel);
+        assertTrue(Files.notExists(Path.of(out)), "no output folder left by the failed job");
     }
 
     @Test
