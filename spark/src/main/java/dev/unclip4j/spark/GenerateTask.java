@@ -203,7 +203,7 @@ final class GenerateTask implements MapPartitionsFunction<Row, Row> {
                 jobs.add(job);
                 if (++nextImage == request.imageCount()) row = null;
             }
-            // Jobs of one schedule share a pipeline call; a window rarely holds more than one.
+            // Jobs of one schedule share a pipeline call (the sort makes a window of mixed schedules rare).
             Map<String, List<Job>> bySchedule = new LinkedHashMap<>();
             for (Job j : jobs) bySchedule.computeIfAbsent(schedule(j.request), k -> new ArrayList<>()).add(j);
             bySchedule.values().forEach(this::make);
