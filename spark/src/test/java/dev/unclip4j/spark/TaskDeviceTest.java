@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Which device a task's model runs on: Spark's GPU address mapped to a CUDA ordinal, else the
  * CPU. (Spark's local mode offers no GPUs to its tasks, even with a discovery script: a task that
- * asks for one waits forever, so the assignment itself is not tested here; SparkJobTest checks
+ * asked for one was never scheduled, so the assignment itself is not tested here; SparkJobTest checks
  * that a CPU executor's tasks run on the CPU.)
  */
 class TaskDeviceTest {
