@@ -66,6 +66,19 @@ public record Request(List<String> prompts, int imagesPerPrompt, long seed, int 
         return seed + i;
     }
 
+    /** Whether {@code other} has the same steps and guidance, so that both can share one pipeline batch. */
+    public boolean sameSchedule(Request other) {
+        return priorSteps == other.priorSteps && decoderSteps == other.decoderSteps && superResSteps == other.superResSteps
+                && Double.compare(priorGuidance, other.priorGuidance) == 0
+                && Double.compare(decoderGuidance, other.decoderGuidance) == 0;
+    }
+
+    /** The steps and guidance in words, e.g. "steps 25/25/7, guidance 4.0/8.0". */
+    String schedule() {
+        return "steps " + priorSteps + "/" + decoderSteps + "/" + superResSteps + ", guidance " + priorGuidance + "/"
+                + decoderGuidance;
+    }
+
     /** Fails naming the first bad setting, before any work starts. */
     public void validate() {
         pipelineRequest().validate();

@@ -4,6 +4,9 @@ import dev.unclip4j.bindings.DType;
 import dev.unclip4j.bindings.Status;
 import dev.unclip4j.bindings.UnclipException;
 import dev.unclip4j.clip.Clip;
+import dev.unclip4j.image.DecodedImage;
+import dev.unclip4j.pipeline.Seeds;
+import dev.unclip4j.pipeline.TextToImage;
 import dev.unclip4j.pipeline.UnclipModel;
 import dev.unclip4j.pipeline.UnclipPipeline;
 import dev.unclip4j.tensor.Backend;
@@ -12,6 +15,8 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Properties;
@@ -37,7 +42,7 @@ import java.util.function.Function;
  * backend (all its CPU threads, or the GPU) to itself; a caller blocks until its request is done.
  * They are not merged into one batch: a request's images never depend on what else was asked
  * for, and a batch of one request already fills the CPU's cores. To batch, put several prompts or
- * images in one request.
+ * images in one request, or several requests in {@link #generateBatch}.
  *
  * <p><b>Cancellation.</b> {@link #cancel()}, from any thread, stops the request running and
  * every request queued at that moment: each throws {@link CancellationException}. A running
@@ -177,6 +182,54 @@ public final class Unclip implements AutoCloseable {
         return run(progress, p -> Result.of(pipeline.textToImage(r, p)));
     }
 
+    /**
+     * Several text-to-image requests as one pipeline batch: every image of every request in one
+     * call, each drawn from its own generator seeded with its request's seed + i, so that each
+     * request gets the images it gets alone from {@link #generate(Request)}. One batch has one
+     * schedule: the requests must agree on steps and guidance. Each result's stage times are
+     * those of the whole batch.
+     *
+     * <p><b>Bits.</b> On the CPU the images are those of the requests alone bit for bit while the
+     * batch holds at most 2 images with guidance (5 without). uc_linear computes a product of
+     * fewer than 6 rows as dot products (a vectorised reduction) and a larger one with its
+     * register-blocked GEMM (a sequential sum): the per-image products (CLIP's projection, a row
+     * an image; the time embeddings and the prior's conditioning, 2 rows an image with guidance)
+     * change path at 6 rows, and each image of a larger batch moves in the last bits of its floats,
+     * which the denoising loops carry to a few pixel levels (docs/spark.md, "Batches and bits").
+     *
+     * @return one result per request, in order
+     */
+    public List<Result> generateBatch(List<Request> requests, ProgressListener progress) {
+        if (requests.isEmpty()) return List.of();
+        Request first = requests.getFirst();
+        List<String> prompts = new ArrayList<>();
+        long[] seeds = new long[requests.stream().mapToInt(Request::imageCount).sum()];
+        for (Request r : requests) {
+            r.validate();
+            if (!r.sameSchedule(first)) {
+                throw new IllegalArgumentException("the requests of one batch must share steps and guidance: " + r.schedule()
+                        + " vs " + first.schedule());
+            }
+            for (int i = 0; i < r.imageCount(); i++) {
+                seeds[prompts.size()] = r.seedOf(i);
+                prompts.add(r.prompts().get(i / r.imagesPerPrompt()));
+            }
+        }
+        var batch = new TextToImage(prompts, null, 1, first.priorSteps(), first.decoderSteps(), first.superResSteps(),
+                first.priorGuidance(), first.decoderGuidance(), Seeds.perImage(seeds));
+        batch.validate();
+        Result all = run(progress, p -> Result.of(pipeline.textToImage(batch, p)));
+        List<Result> out = new ArrayList<>();
+        int from = 0;
+        for (Request r : requests) {
+            int to = from + r.imageCount();
+            out.add(new Result(all.images().subList(from, to), Arrays.copyOfRange(all.imageEmbeddings(), from, to),
+                    all.stageTimes()));
+            from = to;
+        }
+        return out;
+    }
+
     /** Variations of images. */
     public Result variations(VariationsRequest request) {
         return variations(request, ProgressListener.NONE);
@@ -223,6 +276,16 @@ public final class Unclip implements AutoCloseable {
     /** The projected CLIP embedding of an image file, optionally L2-normalised. */
     public float[] embedImage(Path image, boolean normalize) {
         return run(ProgressListener.NONE, p -> clip().imageEmbeddings(List.of(image), normalize)[0]);
+    }
+
+    /** The projected CLIP embeddings of texts as one batch, optionally L2-normalised: [texts][projection_dim]. */
+    public float[][] embedTexts(List<String> texts, boolean normalize) {
+        return run(ProgressListener.NONE, p -> clip().textEmbeddings(texts, normalize));
+    }
+
+    /** The projected CLIP embeddings of decoded images as one batch, optionally L2-normalised: [images][projection_dim]. */
+    public float[][] embedImages(List<DecodedImage> images, boolean normalize) {
+        return run(ProgressListener.NONE, p -> clip().imageEmbeddingsOfImages(images, normalize));
     }
 
     /** Zero-shot classification of an image among labels, best first, with the model's own templates ({@link #zeroShotTemplates()}). */

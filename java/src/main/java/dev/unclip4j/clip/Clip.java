@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.function.IntFunction;
 
 /**
  * CLIP as a product: text and image embeddings, cosine similarity, zero-shot classification
@@ -135,19 +136,34 @@ public final class Clip implements AutoCloseable {
     /** The projected image embedding of each image file, [images][projection_dim], optionally L2-normalised. */
     public synchronized float[][] imageEmbeddings(List<Path> files, boolean normalize) {
         requireVision();
-        if (files.isEmpty()) return new float[0][];
+        List<float[]> pixels = new ArrayList<>();
+        for (Path f : files) pixels.add(images.pixels(f));
+        return embedPixels(pixels, i -> files.get(i).toString(), normalize);
+    }
+
+    /** The projected image embedding of each decoded image, [images][projection_dim], optionally L2-normalised. */
+    public synchronized float[][] imageEmbeddingsOfImages(List<DecodedImage> decoded, boolean normalize) {
+        requireVision();
+        List<float[]> pixels = new ArrayList<>();
+        for (DecodedImage d : decoded) pixels.add(images.pixels(d));
+        return embedPixels(pixels, i -> "image " + i, normalize);
+    }
+
+    /** Preprocessed images (each S × S × 3) as one batch through the vision tower. */
+    private float[][] embedPixels(List<float[]> pixels, IntFunction<String> name, boolean normalize) {
+        if (pixels.isEmpty()) return new float[0][];
         int s = vision.config().imageSize();
         int per = s * s * 3;
-        float[] all = new float[Math.multiplyExact(per, files.size())];
-        for (int i = 0; i < files.size(); i++) {
-            float[] px = images.pixels(files.get(i));
+        float[] all = new float[Math.multiplyExact(per, pixels.size())];
+        for (int i = 0; i < pixels.size(); i++) {
+            float[] px = pixels.get(i);
             if (px.length != per) {
-                throw new WeightFormatException(files.get(i) + ": preprocessing gives " + px.length / 3 + " pixels, the "
+                throw new WeightFormatException(name.apply(i) + ": preprocessing gives " + px.length / 3 + " pixels, the "
                         + "vision tower takes " + s + "×" + s + " (check preprocessor_config.json's crop_size)");
             }
             System.arraycopy(px, 0, all, i * per, per);
         }
-        return imageEmbeddingsOfPixels(all, files.size(), normalize);
+        return imageEmbeddingsOfPixels(all, pixels.size(), normalize);
     }
 
     /** The projected image embeddings of preprocessed pixels, NHWC [batch, S, S, 3] flattened. */
@@ -267,7 +283,17 @@ public final class Clip implements AutoCloseable {
         float[] pixels(Path file) {
             if (hf != null) return hf.pixels(file);
             if (openAi != null) return openAi.pixels(DecodedImage.read(file));
-            throw new WeightFormatException("the model has no image preprocessing (preprocessor_config.json or "
+            throw noPreprocessing();
+        }
+
+        float[] pixels(DecodedImage image) {
+            if (hf != null) return hf.pixels(image.toRgb());
+            if (openAi != null) return openAi.pixels(image);
+            throw noPreprocessing();
+        }
+
+        private static WeightFormatException noPreprocessing() {
+            return new WeightFormatException("the model has no image preprocessing (preprocessor_config.json or "
                     + "feature_extractor/); cannot read images");
         }
     }

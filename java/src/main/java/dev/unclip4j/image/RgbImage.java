@@ -2,7 +2,9 @@ package dev.unclip4j.image;
 
 import dev.unclip4j.io.AtomicFiles;
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -21,6 +23,7 @@ import javax.imageio.metadata.IIOMetadata;
 import javax.imageio.metadata.IIOMetadataNode;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.ImageOutputStream;
+import javax.imageio.stream.MemoryCacheImageOutputStream;
 import org.w3c.dom.Node;
 
 /**
@@ -85,28 +88,42 @@ public record RgbImage(int width, int height, byte[] rgb) {
     }
 
     /**
-     * Writes a PNG (ImageIO's encoder) carrying {@code text} as text chunks, keyword → value in
-     * order: tEXt when every value is Latin-1 (the PNG standard's text encoding), else iTXt (UTF-8). The file is written through a temporary file in the same folder moved into
-     * place, so that a failure never leaves a partial file at {@code file}.
+     * Writes a PNG ({@link #toPng}) carrying {@code text} as text chunks. The file is written
+     * through a temporary file in the same folder moved into place, so that a failure never leaves
+     * a partial file at {@code file}.
+     *
+     * @throws IllegalArgumentException for a keyword PNG does not allow (see {@link #toPng})
+     */
+    public void writePng(Path file, Map<String, String> text) {
+        byte[] png = toPng(text);
+        AtomicFiles.write(file, png);
+    }
+
+    /**
+     * This image as PNG bytes (ImageIO's encoder) carrying {@code text} as text chunks, keyword →
+     * value in order: tEXt when every value is Latin-1 (the PNG standard's text encoding), else
+     * iTXt (UTF-8). The same image and text always give the same bytes.
      *
      * @throws IllegalArgumentException for a keyword PNG does not allow (1–79 printable Latin-1
      *     characters, no leading, trailing or double spaces)
      */
-    public void writePng(Path file, Map<String, String> text) {
+    public byte[] toPng(Map<String, String> text) {
         text.keySet().forEach(RgbImage::checkKeyword);
         BufferedImage img = toBufferedImage();
-        AtomicFiles.write(file, tmp -> {
-            ImageWriter writer = ImageIO.getImageWritersByFormatName("png").next();
-            try (ImageOutputStream out = ImageIO.createImageOutputStream(tmp.toFile())) {
-                ImageWriteParam param = writer.getDefaultWriteParam();
-                IIOMetadata meta = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(img), param);
-                if (!text.isEmpty()) meta.mergeTree(PNG_FORMAT, textTree(text));
-                writer.setOutput(out);
-                writer.write(null, new IIOImage(img, null, meta), param);
-            } finally {
-                writer.dispose();
-            }
-        });
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        ImageWriter writer = ImageIO.getImageWritersByFormatName("png").next();
+        try (ImageOutputStream out = new MemoryCacheImageOutputStream(bytes)) {  // no cache file on disk
+            ImageWriteParam param = writer.getDefaultWriteParam();
+            IIOMetadata meta = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(img), param);
+            if (!text.isEmpty()) meta.mergeTree(PNG_FORMAT, textTree(text));
+            writer.setOutput(out);
+            writer.write(null, new IIOImage(img, null, meta), param);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot encode a PNG: " + e.getMessage(), e);
+        } finally {
+            writer.dispose();
+        }
+        return bytes.toByteArray();
     }
 
     /**

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.unclip4j.bindings.Status;
 import dev.unclip4j.bindings.UnclipException;
 import dev.unclip4j.clip.Clip;
+import dev.unclip4j.image.DecodedImage;
 import dev.unclip4j.image.RgbImage;
 import dev.unclip4j.io.WeightFormatException;
 import java.nio.file.Path;
@@ -84,6 +85,36 @@ class UnclipApiTest {
             if (order.isEmpty() || !order.getLast().equals(request)) order.add(request);
         }
         assertEquals(requests.size(), order.size(), "requests ran one after another, not interleaved: " + order);
+    }
+
+    @Test
+    void aBatchOfRequestsGivesEachTheImagesItGetsAlone() {
+        // Different prompts, seeds and image counts in one pipeline call: every image, its
+        // embedding and the order must be those of its request run alone, bit for bit. Bit for bit
+        // holds while no per-image product of the pipeline reaches 6 rows (uc_linear's two paths,
+        // see Unclip.generateBatch): 2 images with guidance (2 rows each), 5 without.
+        List<Request> guided = List.of(fast("a red circle", 11), fast("a blue square on a yellow background", 3));
+        List<Request> unguided = List.of(fast("a red circle", 11).withGuidance(1, 1), fast("a blue square", 3)
+                .withImagesPerPrompt(2).withGuidance(1, 1), Request.of("a green triangle", "a white diamond").withSeed(7)
+                .withSteps(2, 2, 2).withGuidance(1, 1));
+        for (List<Request> requests : List.of(guided, unguided)) {
+            List<Result> batch = unclip.generateBatch(requests, ProgressListener.NONE);
+            assertEquals(requests.size(), batch.size());
+            for (int i = 0; i < requests.size(); i++) {
+                Result alone = unclip.generate(requests.get(i));
+                assertEquals(alone.images().size(), batch.get(i).images().size());
+                for (int j = 0; j < alone.images().size(); j++) {
+                    assertArrayEquals(alone.images().get(j).rgb(), batch.get(i).images().get(j).rgb(), "request " + i + " image " + j);
+                    assertArrayEquals(alone.imageEmbeddings()[j], batch.get(i).imageEmbeddings()[j], "request " + i + " embedding " + j);
+                }
+                assertEquals(batch.getFirst().stageTimes(), batch.get(i).stageTimes(), "the batch's stage times");
+            }
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> unclip.generateBatch(
+                List.of(fast("a", 1), fast("b", 2).withSteps(3, 2, 2)), ProgressListener.NONE));
+        assertTrue(e.getMessage().contains("steps 3/2/2"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> unclip.generateBatch(List.of(fast("a", 1).withImagesPerPrompt(0)),
+                ProgressListener.NONE));
     }
 
     @Test
@@ -183,6 +214,13 @@ class UnclipApiTest {
         unclip.generate(Request.of("a large red circle in the middle on a white background").withSteps(10, 10, 4).withSeed(1))
                 .images().getFirst().writePng(png);
         assertEquals(128, unclip.embedImage(png, false).length);
+        // The batch forms give each input the embedding it gets alone.
+        float[][] texts = unclip.embedTexts(List.of("a blue square", "a red circle"), true);
+        assertArrayEquals(t, texts[1]);
+        assertArrayEquals(unclip.embedText("a blue square", true), texts[0]);
+        float[][] images = unclip.embedImages(List.of(DecodedImage.read(png), DecodedImage.read(png)), false);
+        assertArrayEquals(unclip.embedImage(png, false), images[0]);
+        assertArrayEquals(images[0], images[1]);
         List<Clip.Prediction> p = unclip.classify(png, List.of("a large green square in the middle on a white background",
                 "a large red circle in the middle on a white background"));
         assertEquals("a large red circle in the middle on a white background", p.getFirst().label());
