@@ -5,16 +5,14 @@
 #include "gemm.h"
 
 #include <algorithm>
-#include <memory>
-#include <vector>
 
 namespace {
 
 using Epilogue = uc::cpu::GemmEpilogue;
 
-// Fewer rows than one register block (batch-2 MLPs, the prior's conditioning) and w not
-// prepared: packing w would cost as much as the product itself, so each output is a dot product of two contiguous
-// k-vectors, w streamed once (column j outer) while the few rows of x stay in cache.
+// Fewer than kDotRows rows (batch-2 MLPs, the prior's conditioning): each output is a dot
+// product of two contiguous k-vectors of x and of w as stored, w streamed once (column j outer)
+// while the few rows of x stay in cache (linear_f32 says why not the GEMM).
 constexpr int64_t kDotRows = 6;
 
 UC_MULTIVERSION void dot_columns(const float *x, const float *w, float *out, int64_t m, int64_t n0, int64_t n1,
