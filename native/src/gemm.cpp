@@ -108,7 +108,8 @@ struct Avx512Kernel {
 #pragma GCC unroll 4
             for (int v = 0; v < kVectors; ++v) acc[i][v] = _mm512_setzero_ps();
         const float *src[kMr];
-        // K in the runs the rows read contiguously: all of it for dense rows, Cin per filter tap.
+        // PortableKernel's walk over K, written out again: a shared helper taking the loop body as
+        // a lambda would compile it without this function's avx512f target.
         if (!a.conv) {
             for (int i = 0; i < kMr; ++i) src[i] = g[i].origin;
             accumulate(acc, src, panel, k);
