@@ -85,17 +85,25 @@ public final class Main {
             commandLine.getErr().flush();
             return 1;
         });
-        // A usage error too is one line (picocli would add the whole usage text); --help shows it.
-        cli.setParameterExceptionHandler((e, badArgs) -> {
-            CommandLine c = e.getCommandLine();
-            String name = c == cli ? "unclip" : "unclip " + c.getCommandName();
-            c.getErr().println(name + ": " + e.getMessage().replace('\n', ' ') + " (see " + name + " --help)");
-            c.getErr().flush();
-            return 2;
-        });
+        oneLineUsageErrors(cli, "unclip");
         int status = cli.execute(args);
         out.flush();
         err.flush();
         return status;
+    }
+
+    /**
+     * Makes a usage error of {@code cli} or its subcommands one line on stderr and exit status 2
+     * (picocli would add the whole usage text; --help shows it). Shared with the Spark job's
+     * command line.
+     */
+    public static void oneLineUsageErrors(CommandLine cli, String program) {
+        cli.setParameterExceptionHandler((e, badArgs) -> {
+            CommandLine c = e.getCommandLine();
+            String name = c == cli ? program : program + " " + c.getCommandName();
+            c.getErr().println(name + ": " + e.getMessage().replace('\n', ' ') + " (see " + name + " --help)");
+            c.getErr().flush();
+            return 2;
+        });
     }
 }

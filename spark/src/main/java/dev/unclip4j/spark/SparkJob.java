@@ -1,6 +1,7 @@
 package dev.unclip4j.spark;
 
 import dev.unclip4j.api.Unclip;
+import dev.unclip4j.cli.Main;
 import dev.unclip4j.pipeline.TextToImage;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -74,13 +75,7 @@ public final class SparkJob {
             commandLine.getErr().flush();
             return usage ? 2 : 1;
         });
-        cli.setParameterExceptionHandler((e, badArgs) -> {
-            CommandLine c = e.getCommandLine();
-            String name = c == cli ? "unclip-spark" : "unclip-spark " + c.getCommandName();
-            c.getErr().println(name + ": " + e.getMessage().replace('\n', ' ') + " (see " + name + " --help)");
-            c.getErr().flush();
-            return 2;
-        });
+        Main.oneLineUsageErrors(cli, "unclip-spark");
         int status = cli.execute(args);
         out.flush();
         err.flush();
