@@ -85,7 +85,10 @@ from transformers.tokenization_utils import BatchEncoding  # noqa: E402
 
 import safetensors_lite  # noqa: E402
 
-OUT = ROOT / "java" / "src" / "test" / "resources" / "fixtures" / "pipeline"
+# UNCLIP_FIXTURE_OUT: write elsewhere (tools/reference/pipeline_spread.py reruns the reference into a scratch
+# folder under other thread counts, BLAS and convolution back ends to measure its own spread).
+OUT = pathlib.Path(os.environ.get("UNCLIP_FIXTURE_OUT", ROOT / "java" / "src" / "test" / "resources" / "fixtures"
+                                  / "pipeline"))
 BUILTIN = ROOT / "models" / "unclip-shapes-tiny"
 TINY = OUT / "tiny_random"
 COMMUNITY = THIRD_PARTY / "examples" / "community"
@@ -730,7 +733,8 @@ def blas_library():
 
 
 def main():
-    torch.set_num_threads(1)
+    torch.set_num_threads(int(os.environ.get("UNCLIP_REFERENCE_THREADS", "1")))
+    torch.backends.mkldnn.enabled = os.environ.get("UNCLIP_REFERENCE_MKLDNN", "1") != "0"
     diffusers_logging.set_verbosity_error()
     slerp_checks = slerp_self_test()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -792,7 +796,7 @@ def main():
                   for d in descs],
     }))
     total = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())
-    print(f"wrote {OUT.relative_to(ROOT)}: {total / 1e6:.2f} MB (tiny_random {tiny_bytes / 1e3:.0f} kB)")
+    print(f"wrote {OUT}: {total / 1e6:.2f} MB (tiny_random {tiny_bytes / 1e3:.0f} kB)")
 
 
 if __name__ == "__main__":
