@@ -3,15 +3,37 @@
 
 #include "common.h"
 
+#include <cstdlib>
+#include <new>
 #include <unordered_map>
 #include <vector>
 
 namespace uc::cpu {
 
+// Storage on 64-byte (cache-line) boundaries: the GEMM's 64-byte panel loads would otherwise
+// straddle two lines each (malloc aligns large blocks to 16 bytes).
+template <class T>
+struct CacheLineAllocator {
+    using value_type = T;
+    CacheLineAllocator() = default;
+    template <class U>
+    CacheLineAllocator(const CacheLineAllocator<U> &) {}
+    T *allocate(size_t count) {
+        const size_t bytes = (count * sizeof(T) + 63) / 64 * 64;
+        if (void *p = std::aligned_alloc(64, bytes)) return static_cast<T *>(p);
+        throw std::bad_alloc();
+    }
+    void deallocate(T *p, size_t) { std::free(p); }
+    template <class U>
+    bool operator==(const CacheLineAllocator<U> &) const { return true; }
+};
+template <class T>
+using AlignedVector = std::vector<T, CacheLineAllocator<T>>;
+
 // A weight packed once by uc_weight_prepare into the GEMM's panel layout (gemm.h).
 struct PackedWeight {
     int64_t n = 0, k = 0, nr = 0;
-    std::vector<float> panels;  // [⌈n/nr⌉][k][nr]
+    AlignedVector<float> panels;  // [⌈n/nr⌉][k][nr]
 };
 
 }  // namespace uc::cpu
@@ -21,7 +43,7 @@ struct PackedWeight {
 // fresh buffer), and a row of zeros.
 struct uc_context : uc_context_base {
     std::unordered_map<const void *, uc::cpu::PackedWeight> packed_weights;
-    std::vector<float> pack_scratch;
+    uc::cpu::AlignedVector<float> pack_scratch;
     std::vector<float> zeros;  // a conv's input row in the padding (the GEMM's narrow path)
 };
 

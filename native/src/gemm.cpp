@@ -172,21 +172,50 @@ void pack_w(const float *w, int64_t n, int64_t k, int64_t nr, float *dst_all) {
 
 // ---- the driver ----------------------------------------------------------------------------
 
+// One tile row through an epilogue without activation, vectorised: one loop per combination
+// of the optional terms (adding a zero bias would turn −0 into +0). `residual` may be `out`:
+// each element is read before it is written, and no other element depends on it (omp simd).
+template <bool kBias, bool kResidual, bool kScale>
+UC_MULTIVERSION void store_row(const float *s, const float *bias, const float *residual, float scale, float *out,
+                               int64_t cols) {
+#pragma omp simd
+    for (int64_t j = 0; j < cols; ++j) {
+        float v = s[j];
+        if constexpr (kBias) v += bias[j];
+        if constexpr (kResidual) v += residual[j];
+        if constexpr (kScale) v /= scale;
+        out[j] = v;
+    }
+}
+
 // Rows [m0, m0 + rows) × columns [n0, n0 + cols) of out from a tile of sums (row stride ld),
 // through the epilogue: bias, activation, residual, scale. A residual that is out is read before
 // it is overwritten. The activation is activation.h's, as the few-row path and the CUDA kernels
 // compute it: uc_activate's vectorised forms differ in the last bits, which moved the built-in
-// pipeline's short guided chains past PipelineParityTest's bound.
+// pipeline's short guided chains past PipelineParityTest's bound. Without an activation, the
+// vectorised rows: at a conv's small K (an RGB conv_in: 27 multiply-adds an output) a scalar
+// epilogue took more time than the sums.
 void store_tile(const float *tile, int64_t ld, float *out, int64_t n, int64_t m0, int64_t rows, int64_t n0,
                 int64_t cols, const GemmEpilogue &e) {
+    if (e.act == UC_ACT_NONE) {
+        using Row = void (*)(const float *, const float *, const float *, float, float *, int64_t);
+        static constexpr Row kRows[8] = {store_row<false, false, false>, store_row<false, false, true>,
+                                         store_row<false, true, false>,  store_row<false, true, true>,
+                                         store_row<true, false, false>,  store_row<true, false, true>,
+                                         store_row<true, true, false>,   store_row<true, true, true>};
+        const Row row = kRows[(e.bias != nullptr) * 4 + (e.residual != nullptr) * 2 + (e.scale != 1.0f)];
+        for (int64_t i = 0; i < rows; ++i)
+            row(tile + i * ld, e.bias != nullptr ? e.bias + n0 : nullptr,
+                e.residual != nullptr ? e.residual + (m0 + i) * n + n0 : nullptr, e.scale, out + (m0 + i) * n + n0, cols);
+        return;
+    }
     float v[64];  // one tile row: cols ≤ the widest panel
     for (int64_t i = 0; i < rows; ++i) {
         const float *s = tile + i * ld;
         for (int64_t j = 0; j < cols; ++j) v[j] = s[j];
         if (e.bias != nullptr)
             for (int64_t j = 0; j < cols; ++j) v[j] += e.bias[n0 + j];
-        if (e.act != UC_ACT_NONE)
-            for (int64_t j = 0; j < cols; ++j) v[j] = uc::activate(e.act, v[j]);
+        for (int64_t j = 0; j < cols; ++j) v[j] = uc::activate(e.act, v[j]);
         if (e.residual != nullptr) {
             const float *r = e.residual + (m0 + i) * n + n0;
             for (int64_t j = 0; j < cols; ++j) v[j] += r[j];

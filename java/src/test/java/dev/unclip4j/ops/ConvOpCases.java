@@ -64,6 +64,11 @@ public final class ConvOpCases {
         cases.add(OpCases.prepared(conv(3, 4, 4, 33, 70, 3, 1, 1, true, true, 1f)));
         // 130 output channels: the AVX-512 GEMM's 64-column panels (from 128 on), with a 2-column tail.
         cases.add(conv(2, 5, 6, 7, 130, 3, 1, 1, true, true, 1f));
+        // The CPU GEMM's vectorised epilogue has one loop per combination of bias, residual and
+        // scale; with the rows above, every combination has a row.
+        cases.add(conv(2, 6, 5, 4, 18, 3, 1, 1, false, false, 2f));
+        cases.add(conv(1, 7, 6, 9, 70, 3, 1, 1, false, true, 0.5f));
+        cases.add(conv(2, 5, 5, 3, 40, 3, 1, 1, true, false, 3f));
         // uc_conv2d_weight_ohwi: cout, cin, kh, kw.
         for (int[] s : new int[][] {{5, 3, 3, 3}, {7, 11, 1, 1}, {4, 6, 2, 5}, {0, 3, 3, 3}}) {
             cases.add(weightOhwi(s[0], s[1], s[2], s[3]));
