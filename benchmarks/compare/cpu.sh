@@ -17,10 +17,10 @@ cd "$root"
 source tools/jdk.sh
 unclip_find_jdk >/dev/null
 export JAVA_HOME
-if [[ ! -f benchmarks/target/benchmarks.jar ]]; then
-    echo "cpu.sh: building benchmarks/target/benchmarks.jar (CPU only)" >&2
-    ./mvnw -B -q -Dunclip.cuda=OFF -DskipTests package >&2
-fi
+# Built every time (incremental: seconds when nothing changed), so that the jar and its native
+# library are the checkout's and the results file's commit says what was measured.
+echo "cpu.sh: building benchmarks/target/benchmarks.jar (CPU only)" >&2
+./mvnw -B -q -Dunclip.cuda=OFF -DskipTests package >&2
 # The driver is plain Python (stdlib); the torch side is started by it as /usr/bin/python3 too,
 # Debian's interpreter, which is the one that sees python3-torch.
 exec /usr/bin/python3 benchmarks/compare/cpu_compare.py --command "benchmarks/compare/cpu.sh $*" "$@"
