@@ -19,12 +19,18 @@
 // the caller's memory and no extra pass is made.
 #include "cpu.h"
 #include "cpu_math.h"
+#include "gemm.h"
 
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+#endif
 
 namespace {
 
@@ -82,8 +88,73 @@ constexpr MmRows kMmFor[T::kMr + 1] = {nullptr,
                                        mm_rows<1, kAccumulate>, mm_rows<2, kAccumulate>, mm_rows<3, kAccumulate>,
                                        mm_rows<4, kAccumulate>, mm_rows<5, kAccumulate>, mm_rows<6, kAccumulate>};
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// mm_rows with up to 4 zmm columns of accumulators per row (kRows × 64 columns, 24 registers at
+// 6 rows) instead of one: mm_rows re-broadcasts each row's a values for every 16 columns and
+// keeps 6 sums in flight, 7 loads per 6 multiply-adds; here 4 + kRows loads feed 4·kRows. Every
+// output is the same running sum over p in the same order (the compiler contracts mm_rows's
+// multiply-add into the same FMA), so the two give the same bits.
+template <int kRows, int kVectors, bool kAccumulate>
+__attribute__((target("avx512f"), always_inline)) inline void mm_block_avx512(const float *a, int64_t lda,
+                                                                              const float *b, int64_t ldb, float *c,
+                                                                              int64_t ldc, int64_t k) {
+    __m512 acc[kRows][kVectors];
+#pragma GCC unroll 6
+    for (int i = 0; i < kRows; ++i)
+#pragma GCC unroll 4
+        for (int v = 0; v < kVectors; ++v)
+            acc[i][v] = kAccumulate ? _mm512_loadu_ps(c + i * ldc + 16 * v) : _mm512_setzero_ps();
+    for (int64_t p = 0; p < k; ++p) {
+        __m512 bv[kVectors];
+#pragma GCC unroll 4
+        for (int v = 0; v < kVectors; ++v) bv[v] = _mm512_loadu_ps(b + p * ldb + 16 * v);
+#pragma GCC unroll 6
+        for (int i = 0; i < kRows; ++i) {
+            const __m512 x = _mm512_set1_ps(a[i * lda + p]);
+#pragma GCC unroll 4
+            for (int v = 0; v < kVectors; ++v) acc[i][v] = _mm512_fmadd_ps(x, bv[v], acc[i][v]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < kRows; ++i)
+#pragma GCC unroll 4
+        for (int v = 0; v < kVectors; ++v) _mm512_storeu_ps(c + i * ldc + 16 * v, acc[i][v]);
+}
+
+template <int kRows, bool kAccumulate>
+__attribute__((target("avx512f"))) void mm_rows_avx512(const float *a, int64_t lda, const float *b, int64_t ldb,
+                                                       float *c, int64_t ldc, int64_t k, int64_t ncols) {
+    int64_t c0 = 0;
+    for (; c0 + 64 <= ncols; c0 += 64) mm_block_avx512<kRows, 4, kAccumulate>(a, lda, b + c0, ldb, c + c0, ldc, k);
+    if (c0 + 32 <= ncols) {
+        mm_block_avx512<kRows, 2, kAccumulate>(a, lda, b + c0, ldb, c + c0, ldc, k);
+        c0 += 32;
+    }
+    if (c0 < ncols) mm_block_avx512<kRows, 1, kAccumulate>(a, lda, b + c0, ldb, c + c0, ldc, k);
+}
+
+template <bool kAccumulate>
+constexpr MmRows kMmAvx512For[T::kMr + 1] = {
+    nullptr, mm_rows_avx512<1, kAccumulate>, mm_rows_avx512<2, kAccumulate>, mm_rows_avx512<3, kAccumulate>,
+    mm_rows_avx512<4, kAccumulate>, mm_rows_avx512<5, kAccumulate>, mm_rows_avx512<6, kAccumulate>};
+
+// The AVX-512 kernels where the CPU has AVX-512 and UNCLIP_CPU_KERNELS is not "portable" (the
+// GEMM's choice, gemm.h).
+bool use_avx512_mm() {
+    static const bool yes = std::strcmp(uc::cpu::gemm_kernels(), "AVX-512 GEMM") == 0;
+    return yes;
+}
+#else
+bool use_avx512_mm() { return false; }
+#endif
+
 // The kernel for `rows` (1..kMr) rows.
-MmRows mm_kernel(int64_t rows, bool accumulate) { return accumulate ? kMmFor<true>[rows] : kMmFor<false>[rows]; }
+MmRows mm_kernel(int64_t rows, bool accumulate) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    if (use_avx512_mm()) return accumulate ? kMmAvx512For<true>[rows] : kMmAvx512For<false>[rows];
+#endif
+    return accumulate ? kMmFor<true>[rows] : kMmFor<false>[rows];
+}
 
 void block_mm(const float *a, int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int64_t m, int64_t k,
               int64_t ncols, bool accumulate) {

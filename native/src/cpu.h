@@ -3,6 +3,7 @@
 
 #include "common.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <new>
 #include <unordered_map>
@@ -19,7 +20,7 @@ struct CacheLineAllocator {
     template <class U>
     CacheLineAllocator(const CacheLineAllocator<U> &) {}
     T *allocate(size_t count) {
-        const size_t bytes = (count * sizeof(T) + 63) / 64 * 64;
+        const size_t bytes = std::max<size_t>(64, (count * sizeof(T) + 63) / 64 * 64);  // aligned_alloc(64, 0) may fail
         if (void *p = std::aligned_alloc(64, bytes)) return static_cast<T *>(p);
         throw std::bad_alloc();
     }
