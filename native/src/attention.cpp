@@ -144,8 +144,6 @@ bool use_avx512_mm() {
     static const bool yes = std::strcmp(uc::cpu::gemm_kernels(), "AVX-512 GEMM") == 0;
     return yes;
 }
-#else
-bool use_avx512_mm() { return false; }
 #endif
 
 // The kernel for `rows` (1..kMr) rows.
