@@ -72,9 +72,12 @@ def main():
         for name, (what, env) in VARIANTS.items():
             out = pathlib.Path(scratch) / name
             print(f"{name}: {what}", flush=True)
-            subprocess.run([sys.executable, str(ROOT / "tools" / "reference" / "make_pipeline_fixture.py")],
-                           env={**os.environ, **env, "UNCLIP_FIXTURE_OUT": str(out)}, check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            run = subprocess.run([sys.executable, str(ROOT / "tools" / "reference" / "make_pipeline_fixture.py")],
+                                 env={**os.environ, **env, "UNCLIP_FIXTURE_OUT": str(out)},
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if run.returncode != 0:
+                sys.exit(f"make_pipeline_fixture.py failed for variant {name} (exit {run.returncode}):\n"
+                         + "\n".join(run.stderr.splitlines()[-20:]))
             blas = json.loads((out / "fixture.json").read_text())["blas_library"]
             per_case = {c: distance(out / c / "io.safetensors", FIXTURES / c / "io.safetensors") for c in cases}
             result["variants"][name] = {"change": what, "blas_library": blas, "cases": per_case}
