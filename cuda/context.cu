@@ -130,6 +130,18 @@ UC_API uc_status uc_weight_forget(uc_context *ctx, const void *) {
     return uc::guarded(ctx, [] { return UC_OK; });
 }
 
+UC_API uc_status uc_weight_release(uc_context *ctx, const void *, int32_t *released) {
+    return uc::guarded(ctx, [&] {
+        if (released == nullptr) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "null output pointer");
+        *released = 0;  // w in device memory is the only copy: nothing to hand back
+        return UC_OK;
+    });
+}
+
+UC_API uc_status uc_weight_restore(uc_context *ctx, const void *) {
+    return uc::guarded(ctx, [] { return UC_OK; });
+}
+
 UC_API uc_status uc_device_describe(uc_context *ctx, char *buf, int64_t cap) {
     return uc::cuda::on_device(ctx, [&]() -> uc_status {
         if (buf == nullptr || cap <= 0) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "empty output buffer");

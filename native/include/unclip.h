@@ -123,6 +123,19 @@ UC_API uc_status uc_context_set_threads(uc_context *ctx, int32_t threads);
 UC_API uc_status uc_weight_prepare(uc_context *ctx, uc_dtype dtype, const void *w, int64_t n, int64_t k);
 UC_API uc_status uc_weight_forget(uc_context *ctx, const void *w);
 
+/* Holds a prepared weight once instead of twice. cpu: hands the memory pages that lie wholly
+ * inside w's n·k elements back to the system (madvise MADV_DONTNEED) and sets *released = 1;
+ * w's contents then live in its prepared copy only. uc_linear and uc_conv2d with w at its
+ * prepared shape read that copy, bit for bit as before; any other read of w's memory sees zeros
+ * until uc_weight_restore. uc_weight_forget, or preparing w again with another shape after a
+ * restore, ends it (forgotten while released, w's contents are unspecified: write them anew).
+ * Releasing it again is a no-op. Fails where w is not prepared. cuda: *released = 0, nothing
+ * changes (w is the only copy). */
+UC_API uc_status uc_weight_release(uc_context *ctx, const void *w, int32_t *released);
+/* Writes a released weight's contents back into w's memory from its prepared copy; w stays
+ * prepared. A no-op where w is not released (cuda: always). */
+UC_API uc_status uc_weight_restore(uc_context *ctx, const void *w);
+
 /* ---- memory --------------------------------------------------------------------------- */
 
 /* Backend memory: host memory aligned to 64 bytes (cpu), device memory (cuda). */

@@ -7,9 +7,12 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <cerrno>
 #include <malloc.h>
 #include <string>
+#include <sys/mman.h>
 #include <thread>
+#include <unistd.h>
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -117,6 +120,7 @@ UC_API uc_status uc_weight_prepare(uc_context *ctx, uc_dtype dtype, const void *
         if (uc_status s = uc::check_weight_prepare(ctx, dtype, w, n, k)) return s;
         if (uc_status s = uc::cpu::require_f32(ctx, dtype)) return s;
         if (n * k == 0 || uc::cpu::prepared_weight(ctx, w, n, k) != nullptr) return UC_OK;
+        if (uc_status s = uc::cpu::check_released_weight(ctx, w, n, k)) return s;
         ctx->packed_weights[w] = uc::cpu::pack_weight(static_cast<const float *>(w), n, k);
         return UC_OK;
     });
@@ -125,6 +129,39 @@ UC_API uc_status uc_weight_prepare(uc_context *ctx, uc_dtype dtype, const void *
 UC_API uc_status uc_weight_forget(uc_context *ctx, const void *w) {
     return uc::guarded(ctx, [&] {
         ctx->packed_weights.erase(w);
+        return UC_OK;
+    });
+}
+
+UC_API uc_status uc_weight_release(uc_context *ctx, const void *w, int32_t *released) {
+    return uc::guarded(ctx, [&] {
+        if (released == nullptr) return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "null output pointer");
+        *released = 0;
+        const auto it = ctx->packed_weights.find(w);
+        if (it == ctx->packed_weights.end())
+            return uc::fail(ctx, UC_ERR_INVALID_ARGUMENT, "w = %p is not a prepared weight (uc_weight_prepare)", w);
+        uc::cpu::PackedWeight &p = it->second;
+        if (!p.released) {
+            // Only pages wholly inside w: the bytes around it may belong to the allocator or to
+            // other data, and keep their contents.
+            const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), begin = (uintptr_t)w;
+            const uintptr_t first = (begin + page - 1) / page * page, last = (begin + (uintptr_t)(p.n * p.k) * 4) / page * page;
+            if (last > first && madvise((void *)first, last - first, MADV_DONTNEED) != 0)
+                return uc::fail(ctx, UC_ERR_INTERNAL, "madvise of %zu bytes failed: %s", (size_t)(last - first),
+                                std::strerror(errno));
+            p.released = true;
+        }
+        *released = 1;
+        return UC_OK;
+    });
+}
+
+UC_API uc_status uc_weight_restore(uc_context *ctx, const void *w) {
+    return uc::guarded(ctx, [&] {
+        const auto it = ctx->packed_weights.find(w);
+        if (it == ctx->packed_weights.end() || !it->second.released) return UC_OK;
+        uc::cpu::unpack_rows(it->second, 0, it->second.n, static_cast<float *>(const_cast<void *>(w)));
+        it->second.released = false;
         return UC_OK;
     });
 }

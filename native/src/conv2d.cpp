@@ -23,6 +23,7 @@ UC_API uc_status uc_conv2d(uc_context *ctx, uc_dtype dtype, const void *x, const
             return s;
         if (uc_status s = uc::cpu::require_f32(ctx, dtype)) return s;
         if (uc_status s = uc::cpu::check_cancel(ctx)) return s;
+        if (uc_status s = uc::cpu::check_released_weight(ctx, w, cout, kh * kw * cin)) return s;
         const int64_t oh = uc::conv_out_size(h, kh, stride, pad), ow = uc::conv_out_size(w_in, kw, stride, pad);
         if (n == 0 || oh == 0 || ow == 0 || cout == 0) return UC_OK;
         uc::cpu::GemmA a{};

@@ -35,6 +35,7 @@ using AlignedVector = std::vector<T, CacheLineAllocator<T>>;
 struct PackedWeight {
     int64_t n = 0, k = 0, nr = 0;
     AlignedVector<float> panels;  // [⌈n/nr⌉][k][nr]
+    bool released = false;        // uc_weight_release: the original's pages are gone, panels are all
 };
 
 }  // namespace uc::cpu

@@ -277,9 +277,27 @@ PackedWeight pack_weight(const float *w, int64_t n, int64_t k) {
     return p;
 }
 
+void unpack_rows(const PackedWeight &p, int64_t j0, int64_t j1, float *dst) {
+    for (int64_t j = j0; j < j1; ++j) {
+        const float *src = p.panels.data() + j / p.nr * p.nr * p.k + j % p.nr;
+        float *row = dst + (j - j0) * p.k;
+        for (int64_t q = 0; q < p.k; ++q) row[q] = src[q * p.nr];
+    }
+}
+
 const PackedWeight *prepared_weight(const uc_context *ctx, const void *w, int64_t n, int64_t k) {
     const auto it = ctx->packed_weights.find(w);
     return it != ctx->packed_weights.end() && it->second.n == n && it->second.k == k ? &it->second : nullptr;
+}
+
+uc_status check_released_weight(uc_context *ctx, const void *w, int64_t n, int64_t k) {
+    const auto it = ctx->packed_weights.find(w);
+    if (it == ctx->packed_weights.end() || !it->second.released || (it->second.n == n && it->second.k == k))
+        return UC_OK;
+    return fail(ctx, UC_ERR_INVALID_ARGUMENT,
+                "w is released into its prepared copy of [%lld, %lld] and cannot be used as [%lld, %lld] "
+                "(uc_weight_restore it first)",
+                (long long)it->second.n, (long long)it->second.k, (long long)n, (long long)k);
 }
 
 void gemm(uc_context *ctx, const GemmA &a, const float *w, float *out, int64_t m, int64_t n, int64_t k,

@@ -40,8 +40,15 @@ const char *gemm_kernels();
 // w packed as the GEMM on this CPU reads it (uc_weight_prepare).
 PackedWeight pack_weight(const float *w, int64_t n, int64_t k);
 
+// Rows j0 … j1−1 of w [n, k] back from its panels into dst [j1 − j0, k] (the inverse of packing).
+void unpack_rows(const PackedWeight &p, int64_t j0, int64_t j1, float *dst);
+
 // w packed by uc_weight_prepare with this shape, or null.
 const PackedWeight *prepared_weight(const uc_context *ctx, const void *w, int64_t n, int64_t k);
+
+// Fails unless w, where it is released (uc_weight_release), is used at its prepared shape: its
+// memory no longer holds it, so it cannot be packed anew from there.
+uc_status check_released_weight(uc_context *ctx, const void *w, int64_t n, int64_t k);
 
 // Uses w's prepared panels when it has them, else packs it into ctx's scratch.
 void gemm(uc_context *ctx, const GemmA &a, const float *w, float *out, int64_t m, int64_t n, int64_t k,

@@ -15,10 +15,11 @@ using Epilogue = uc::cpu::GemmEpilogue;
 // while the few rows of x stay in cache (linear_f32 says why not the GEMM).
 constexpr int64_t kDotRows = 6;
 
-UC_MULTIVERSION void dot_columns(const float *x, const float *w, float *out, int64_t m, int64_t n0, int64_t n1,
+// Output columns n0 … n1−1; w_rows holds w's rows n0 … n1−1.
+UC_MULTIVERSION void dot_columns(const float *x, const float *w_rows, float *out, int64_t m, int64_t n0, int64_t n1,
                                  int64_t n, int64_t k, const Epilogue &epi) {
     for (int64_t j = n0; j < n1; ++j) {
-        const float *wr = w + j * k;
+        const float *wr = w_rows + (j - n0) * k;
         for (int64_t i = 0; i < m; ++i) {
             const float *xr = x + i * k;
             float acc = 0.0f;
@@ -32,12 +33,25 @@ UC_MULTIVERSION void dot_columns(const float *x, const float *w, float *out, int
     }
 }
 
-void linear_few_rows(const float *x, const float *w, float *out, int64_t m, int64_t n, int64_t k,
-                     const Epilogue &epi) {
+// `released`: w's memory no longer holds it (uc_weight_release), so each task first unpacks its
+// rows of w from the panels into a buffer laid out as w (rows at the same 64-byte alignment):
+// the same dot products on the same values, bit for bit.
+void linear_few_rows(const float *x, const float *w, const uc::cpu::PackedWeight *released, float *out, int64_t m,
+                     int64_t n, int64_t k, const Epilogue &epi) {
     constexpr int64_t kColumns = 16;  // columns per task: enough work per task, many tasks per thread
     const int64_t tasks = (n + kColumns - 1) / kColumns;
 #pragma omp parallel for schedule(static) if (m * n * k >= uc::cpu::kParallelFmas)
-    for (int64_t t = 0; t < tasks; ++t) dot_columns(x, w, out, m, t * kColumns, std::min(n, (t + 1) * kColumns), n, k, epi);
+    for (int64_t t = 0; t < tasks; ++t) {
+        const int64_t j0 = t * kColumns, j1 = std::min(n, j0 + kColumns);
+        if (released == nullptr) {
+            dot_columns(x, w + j0 * k, out, m, j0, j1, n, k, epi);
+            continue;
+        }
+        thread_local uc::cpu::AlignedVector<float> rows;
+        if ((int64_t)rows.size() < kColumns * k) rows.resize((size_t)(kColumns * k));
+        uc::cpu::unpack_rows(*released, j0, j1, rows.data());
+        dot_columns(x, rows.data(), out, m, j0, j1, n, k, epi);
+    }
 }
 
 // Below kDotRows rows, dot products (each a sum of 16 interleaved partial sums, as the
@@ -49,7 +63,8 @@ void linear_few_rows(const float *x, const float *w, float *out, int64_t m, int6
 void linear_f32(uc_context *ctx, const float *x, const float *w, float *out, int64_t m, int64_t n, int64_t k,
                 const Epilogue &epi) {
     if (m < kDotRows) {
-        linear_few_rows(x, w, out, m, n, k, epi);
+        const uc::cpu::PackedWeight *p = uc::cpu::prepared_weight(ctx, w, n, k);
+        linear_few_rows(x, w, p != nullptr && p->released ? p : nullptr, out, m, n, k, epi);
         return;
     }
     uc::cpu::GemmA a{};
@@ -67,6 +82,7 @@ extern "C" UC_API uc_status uc_linear(uc_context *ctx, uc_dtype dtype, const voi
         if (uc_status s = uc::check_linear(ctx, dtype, x, w, out, m, n, k, act)) return s;
         if (uc_status s = uc::cpu::require_f32(ctx, dtype)) return s;
         if (uc_status s = uc::cpu::check_cancel(ctx)) return s;
+        if (uc_status s = uc::cpu::check_released_weight(ctx, w, n, k)) return s;
         if (m == 0 || n == 0) return UC_OK;
         const Epilogue epi{static_cast<const float *>(bias), static_cast<const float *>(residual), act, 1.0f};
         linear_f32(ctx, static_cast<const float *>(x), static_cast<const float *>(w), static_cast<float *>(out),

@@ -1,6 +1,7 @@
 package dev.unclip4j.bindings;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -180,6 +181,31 @@ public final class Context implements AutoCloseable {
             check("uc_weight_forget", (int) library.weightForget.invokeExact(handle(), w));
         } catch (Throwable t) {
             throw wrap("uc_weight_forget", t);
+        }
+    }
+
+    /**
+     * Holds the prepared weight {@code w} once (uc_weight_release): the CPU hands its memory's
+     * pages back to the system, and linear / conv2d with {@code w} read the prepared copy; anything
+     * else that reads {@code w}'s memory needs {@link #restoreWeight} first. Returns false where the
+     * backend keeps nothing besides {@code w} (CUDA), and nothing changed.
+     */
+    public boolean releaseWeight(MemorySegment w) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment released = arena.allocate(JAVA_INT);
+            check("uc_weight_release", (int) library.weightRelease.invokeExact(handle(), w, released));
+            return released.get(JAVA_INT, 0) != 0;
+        } catch (Throwable t) {
+            throw wrap("uc_weight_release", t);
+        }
+    }
+
+    /** Writes a released weight's contents back into {@code w}'s memory (uc_weight_restore). */
+    public void restoreWeight(MemorySegment w) {
+        try {
+            check("uc_weight_restore", (int) library.weightRestore.invokeExact(handle(), w));
+        } catch (Throwable t) {
+            throw wrap("uc_weight_restore", t);
         }
     }
 

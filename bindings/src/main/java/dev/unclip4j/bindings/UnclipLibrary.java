@@ -65,6 +65,8 @@ public final class UnclipLibrary {
     final MethodHandle contextSetThreads;
     final MethodHandle weightPrepare;
     final MethodHandle weightForget;
+    final MethodHandle weightRelease;
+    final MethodHandle weightRestore;
     final MethodHandle deviceDescribe;
     final MethodHandle alloc;
     final MethodHandle free;
@@ -109,6 +111,8 @@ public final class UnclipLibrary {
         contextSetThreads = handle(lookup, "uc_context_set_threads", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
         weightPrepare = handle(lookup, "uc_weight_prepare", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
         weightForget = handle(lookup, "uc_weight_forget", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        weightRelease = handle(lookup, "uc_weight_release", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        weightRestore = handle(lookup, "uc_weight_restore", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         deviceDescribe = handle(lookup, "uc_device_describe", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
         alloc = handle(lookup, "uc_alloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS));
         free = handle(lookup, "uc_free", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));

@@ -203,7 +203,12 @@ public final class Checkpoint implements AutoCloseable {
     /** {@code name} as float32, whatever float type it is stored in. */
     public float[] floats(String name) {
         TensorEntry e = entry(name);
-        return toFloats(e, segment(name));
+        MemorySegment bytes = segment(name);
+        try {
+            return toFloats(e, bytes);
+        } finally {
+            dropResident(bytes);
+        }
     }
 
     /** Decodes {@code bytes} holding {@code e}'s elements to float32. */
@@ -264,17 +269,30 @@ public final class Checkpoint implements AutoCloseable {
      * tensor is a weight: {@link Tensor#markConstant constant}.
      */
     public static Tensor upload(TensorEntry e, MemorySegment bytes, Backend backend, DType dtype) {
-        if (e.type().floatType() == dtype && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
-            Tensor t = backend.allocate(dtype, e.shape());
-            try {
-                backend.context().memcpy(t.address(), bytes, e.byteSize(), CopyKind.HOST_TO_DEVICE);
-                return t.markConstant();
-            } catch (RuntimeException x) {
-                t.close();
-                throw x;
+        try {
+            if (e.type().floatType() == dtype && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
+                Tensor t = backend.allocate(dtype, e.shape());
+                try {
+                    backend.context().memcpy(t.address(), bytes, e.byteSize(), CopyKind.HOST_TO_DEVICE);
+                    return t.markConstant();
+                } catch (RuntimeException x) {
+                    t.close();
+                    throw x;
+                }
             }
+            return backend.fromFloats(dtype, toFloats(e, bytes), e.shape()).markConstant();
+        } finally {
+            dropResident(bytes);
         }
-        return backend.fromFloats(dtype, toFloats(e, bytes), e.shape()).markConstant();
+    }
+
+    /**
+     * Mapped bytes that were just copied leave the process's resident set (unload: madvise
+     * MADV_DONTNEED; they stay in the page cache and map again if read), so that a model being
+     * loaded is not resident twice, file and copy, at its peak.
+     */
+    private static void dropResident(MemorySegment bytes) {
+        if (bytes.isMapped()) bytes.unload();
     }
 
     @Override

@@ -287,7 +287,7 @@ public final class Backend implements AutoCloseable {
         }
         w.prepareAsWeight(n, k);
         long t0 = profileStart();
-        context.ops().linear(x.dtype(), x.address(), w.address(), biasAddress, residualAddress, out.address(), m, n, k, act);
+        context.ops().linear(x.dtype(), x.address(), w.weightAddress(), biasAddress, residualAddress, out.address(), m, n, k, act);
         profileEnd("uc_linear", t0);
     }
 
@@ -596,7 +596,7 @@ public final class Backend implements AutoCloseable {
         }
         w.prepareAsWeight(cout, kh * kw * cin);
         long t0 = profileStart();
-        context.ops().conv2d(x.dtype(), x.address(), w.address(), biasAddress, residualAddress, out.address(), n, h, width,
+        context.ops().conv2d(x.dtype(), x.address(), w.weightAddress(), biasAddress, residualAddress, out.address(), n, h, width,
                 cin, cout, kh, kw, stride, pad, outputScaleFactor);
         profileEnd("uc_conv2d", t0);
     }

@@ -12,6 +12,9 @@ final class Storage {
     private final long bytes;
     private final boolean freeOnRelease;
     private volatile boolean released;
+    // The block is a weight whose contents the backend holds only in its prepared copy
+    // (uc_weight_release): the memory itself reads as zeros until restoreWeight.
+    private volatile boolean weightReleased;
 
     Storage(Backend backend, MemorySegment base, long bytes, boolean freeOnRelease) {
         this.backend = backend;
@@ -34,6 +37,26 @@ final class Storage {
 
     MemorySegment base() {
         return base;
+    }
+
+    boolean isWeightReleased() {
+        return weightReleased;
+    }
+
+    void markWeightReleased() {
+        weightReleased = true;
+    }
+
+    /** Its contents back in the memory, from the backend's prepared copy, before anything reads them there. */
+    synchronized void restoreWeight() {
+        if (!weightReleased) return;
+        backend.context().restoreWeight(base);
+        weightReleased = false;
+    }
+
+    /** The prepared copy is gone (forgotten): the memory's contents are whatever it holds, to be written anew. */
+    void forgetWeightReleased() {
+        weightReleased = false;
     }
 
     void release() {

@@ -1,5 +1,6 @@
 package dev.unclip4j.tensor;
 
+import dev.unclip4j.bindings.Context;
 import dev.unclip4j.bindings.Context.CopyKind;
 import dev.unclip4j.bindings.DType;
 import dev.unclip4j.bindings.UnclipException;
@@ -75,14 +76,33 @@ public final class Tensor implements AutoCloseable {
         return closed || !storage.isLive();
     }
 
-    /** The address in backend memory, for a native call; fails on a closed tensor. */
+    /**
+     * The address in backend memory, for a native call; fails on a closed tensor. A weight whose
+     * memory was released to the backend's prepared copy ({@link #prepareAsWeight}) gets its
+     * contents back there first, since the caller may read them.
+     */
     public MemorySegment address() {
+        checkLive();
+        storage.restoreWeight();
+        return MemorySegment.ofAddress(storage.base().address() + offsetBytes);
+    }
+
+    /**
+     * The address of this tensor as the w of linear or conv2d, after {@link #prepareAsWeight}:
+     * those read the backend's prepared copy, so a released weight stays released.
+     */
+    MemorySegment weightAddress() {
+        if (!(prepared && ownsStorage && storage.isWeightReleased())) return address();
+        checkLive();
+        return MemorySegment.ofAddress(storage.base().address() + offsetBytes);
+    }
+
+    private void checkLive() {
         if (closed) throw UnclipException.invalidArgument("tensor", "the tensor " + this + " is closed");
         if (!storage.isLive()) {
             throw UnclipException.invalidArgument("tensor", "the tensor " + this
                     + " is no longer valid: its memory was freed or its workspace was reset");
         }
-        return MemorySegment.ofAddress(storage.base().address() + offsetBytes);
     }
 
     /**
@@ -122,17 +142,29 @@ public final class Tensor implements AutoCloseable {
         return constant;
     }
 
-    /** Prepares a constant tensor, as w [n, k] of linear or conv2d, the first time it is used so. */
+    /**
+     * Prepares a constant tensor, as w [n, k] of linear or conv2d, the first time it is used so;
+     * a tensor that owns its memory then releases it to the prepared copy (uc_weight_release: the
+     * CPU holds each weight once, packed, instead of twice). Anything but linear / conv2d that
+     * later reads it goes through {@link #address()}, which restores it.
+     */
     void prepareAsWeight(long n, long k) {
         if (!constant || prepared) return;
-        storage.backend().context().prepareWeight(dtype, address(), n, k);
+        Context context = storage.backend().context();
+        context.prepareWeight(dtype, address(), n, k);
         prepared = true;
+        if (ownsStorage && numel() > 0 && byteSize() == storage.bytes() && context.releaseWeight(address())) {
+            storage.markWeightReleased();
+        }
     }
 
     private void forgetPrepared() {
         if (!prepared) return;
         prepared = false;
-        if (storage.isLive() && !storage.backend().context().isClosed()) storage.backend().context().forgetWeight(address());
+        if (storage.isLive() && !storage.backend().context().isClosed()) {
+            storage.backend().context().forgetWeight(MemorySegment.ofAddress(storage.base().address() + offsetBytes));
+        }
+        if (ownsStorage) storage.forgetWeightReleased();
     }
 
     /** Copies host floats in, converting to this tensor's dtype. */

@@ -1,13 +1,20 @@
 package dev.unclip4j.ops;
 
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.unclip4j.bindings.Activation;
+import dev.unclip4j.bindings.Context;
 import dev.unclip4j.bindings.DType;
+import dev.unclip4j.bindings.UnclipException;
 import dev.unclip4j.tensor.Backend;
 import dev.unclip4j.tensor.Tensor;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -20,8 +27,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The CPU GEMM behind uc_linear and uc_conv2d (native/src/gemm.cpp), beyond the op table's
- * accuracy rows: a prepared weight is used exactly as an unprepared one would be and is dropped
- * when its contents or memory change; a row's result does not depend on the other rows of the
+ * accuracy rows: a prepared weight is used exactly as an unprepared one would be, also once its
+ * own memory is released to the packed copy, and is dropped when its contents or memory change; a row's result does not depend on the other rows of the
  * call (what lets a request share a batch); a residual may be the output itself; the kernels
  * are the ones the environment asks for. Surefire runs this class twice, the second time with
  * UNCLIP_CPU_KERNELS=portable (java/pom.xml).
@@ -92,6 +99,74 @@ class CpuGemmTest {
             try (Tensor w = cpu.fromFloats(DType.F32, w2, n, k)) {
                 assertArrayEquals(want2, linear(x, w, bias, m, n, k), "round " + round);
             }
+        }
+    }
+
+    /** Whether every page wholly inside {@code memory} reads as zeros (handed back by madvise). */
+    private static boolean pagesInsideAreZero(MemorySegment memory) {
+        long page = 4096, first = (page - memory.address() % page) % page;
+        boolean any = false;
+        for (long at = first; at + page <= memory.byteSize(); at += page) {
+            any = true;
+            for (long i = at; i < at + page; i += 4) {
+                if (memory.get(JAVA_INT, i) != 0) return false;
+            }
+        }
+        return any;
+    }
+
+    @Test
+    void aWeightReleasedToItsPackedCopyGivesTheSameBits() {
+        int n = 150, k = 700;  // whole pages inside w; n is no multiple of a panel width
+        float[] w = random(n * k, 20), bias = random(n, 21);
+        try (Tensor plain = cpu.fromFloats(DType.F32, w, n, k);
+             Tensor weight = cpu.fromFloats(DType.F32, w, n, k).markConstant()) {
+            MemorySegment memory = weight.address().reinterpret(4L * n * k);  // read raw below: no restore
+            // Fewer than 6 rows: dot products over rows unpacked from the panels; from 6 on, the GEMM.
+            for (int m : new int[] {1, 2, 5, 6, 37}) {
+                float[] x = random(m * k, 30 + m);
+                assertArrayEquals(linear(x, plain, bias, m, n, k), linear(x, weight, bias, m, n, k), "m = " + m);
+                assertTrue(pagesInsideAreZero(memory), "w's pages were handed back, m = " + m);
+            }
+            // Reading it through the tensor writes it back into its memory, where it stays.
+            assertArrayEquals(w, weight.toFloatArray());
+            assertEquals(w[n * k / 2], memory.getAtIndex(JAVA_FLOAT, n * k / 2));
+            float[] x = random(3 * k, 40);
+            assertArrayEquals(linear(x, plain, bias, 3, n, k), linear(x, weight, bias, 3, n, k), "after the restore");
+        }
+        int h = 7, wd = 6, cin = 96, cout = 70;
+        float[] cw = random(cout * 9 * cin, 41), x = random(2 * h * wd * cin, 42);
+        try (Tensor plain = cpu.fromFloats(DType.F32, cw, cout, 3, 3, cin);
+             Tensor weight = cpu.fromFloats(DType.F32, cw, cout, 3, 3, cin).markConstant();
+             Tensor b = cpu.fromFloats(DType.F32, random(cout, 43), cout)) {
+            MemorySegment memory = weight.address().reinterpret(4L * cw.length);
+            assertArrayEquals(conv(x, 2, h, wd, cin, plain, b), conv(x, 2, h, wd, cin, weight, b), "conv");
+            assertTrue(pagesInsideAreZero(memory), "the conv weight's pages were handed back");
+            assertArrayEquals(conv(x, 2, h, wd, cin, plain, b), conv(x, 2, h, wd, cin, weight, b), "conv again");
+        }
+    }
+
+    @Test
+    void aReleasedWeightIsUsedOnlyAtItsPreparedShape() {
+        int n = 64, k = 256;
+        float[] values = random(n * k, 50);
+        Context context = cpu.context();
+        try (Tensor w = cpu.fromFloats(DType.F32, values, n, k); Tensor x = cpu.fromFloats(DType.F32, random(2 * k, 51), 2, k);
+             Tensor out = cpu.allocate(DType.F32, 2, n)) {
+            MemorySegment address = w.address();
+            UnclipException notPrepared = assertThrows(UnclipException.class, () -> context.releaseWeight(address));
+            assertTrue(notPrepared.getMessage().contains("not a prepared weight"), notPrepared.getMessage());
+            context.prepareWeight(DType.F32, address, n, k);
+            assertTrue(context.releaseWeight(address));
+            assertTrue(context.releaseWeight(address), "again: a no-op");
+            UnclipException other = assertThrows(UnclipException.class, () -> context.ops().linear(DType.F32, x.address(),
+                    address, MemorySegment.NULL, MemorySegment.NULL, out.address(), 1, n / 2, 2 * k, Activation.NONE));
+            assertTrue(other.getMessage().contains("released into its prepared copy of [64, 256]"), other.getMessage());
+            assertThrows(UnclipException.class, () -> context.prepareWeight(DType.F32, address, n / 2, 2 * k));
+            context.restoreWeight(address);
+            assertArrayEquals(values, w.toFloatArray());
+            context.prepareWeight(DType.F32, address, n / 2, 2 * k);  // restored: its memory holds it again
+            context.forgetWeight(address);
         }
     }
 

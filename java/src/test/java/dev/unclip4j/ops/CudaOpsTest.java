@@ -1,14 +1,18 @@
 package dev.unclip4j.ops;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.unclip4j.bindings.DType;
 import dev.unclip4j.tensor.Backend;
+import dev.unclip4j.tensor.Tensor;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -62,5 +66,17 @@ class CudaOpsTest {
         float[] actual = OpHarness.run(c, cuda, dtype, inputs);
         double error = OpHarness.relativeL2(actual, expected);
         assertTrue(error <= tolerance(dtype), c + " " + dtype + ": CUDA vs CPU relative L2 error " + error);
+    }
+
+    @Test
+    void aWeightIsNeverReleasedOnTheGpu() {
+        // Device memory is the weight's only copy there: uc_weight_release changes nothing.
+        float[] values = {1, 2, 3, 4, 5, 6};
+        try (Tensor w = cuda.fromFloats(DType.F32, values, 2, 3)) {
+            cuda.context().prepareWeight(DType.F32, w.address(), 2, 3);
+            assertFalse(cuda.context().releaseWeight(w.address()));
+            cuda.context().restoreWeight(w.address());
+            assertArrayEquals(values, w.toFloatArray());
+        }
     }
 }
