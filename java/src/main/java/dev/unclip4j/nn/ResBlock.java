@@ -124,15 +124,21 @@ public final class ResBlock implements AutoCloseable {
     /**
      * out = ResBlock(x, temb). x: [N, H, W, Cin]; temb: [N, T] (the U-Net's time embedding,
      * before the block's SiLU) or null when the block has no time_emb_proj; out: {@link #outputShape}.
-     * Temporaries come from ws and are dead when this returns (the caller resets ws per pass).
+     * Temporaries come from a scope of ws, closed when this returns.
      */
     public void forward(Tensor x, Tensor temb, Tensor out, Workspace ws) {
-        long n = x.dim(0);
         long[] xs = x.shape();
         if (xs.length != 4 || xs[3] != inChannels) {
             throw UnclipException.invalidArgument("ResBlock", "x is " + Arrays.toString(xs) + ", expected [N, H, W, "
                     + inChannels + "]");
         }
+        try (Workspace.Scope _ = ws.scope()) {
+            forward(x, temb, out, ws, xs);
+        }
+    }
+
+    private void forward(Tensor x, Tensor temb, Tensor out, Workspace ws, long[] xs) {
+        long n = x.dim(0);
         // 1. h = act(norm1(x))                                    [N, H, W, Cin]
         Tensor h = ws.allocate(x.dtype(), xs);
         backend.groupNorm(x, w.norm1Weight(), w.norm1Bias(), null, h, o.groups(), o.eps(), o.act());

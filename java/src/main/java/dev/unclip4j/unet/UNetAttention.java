@@ -83,6 +83,12 @@ final class UNetAttention {
      * only); mask: [N, L] 1 = attend, 0 = padding, or null.
      */
     void forward(Tensor x, Tensor text, Tensor mask, Tensor out, Workspace ws) {
+        try (Workspace.Scope _ = ws.scope()) {
+            attend(x, text, mask, out, ws);
+        }
+    }
+
+    private void attend(Tensor x, Tensor text, Tensor mask, Tensor out, Workspace ws) {
         Backend b = backend;
         long n = x.dim(0), s = x.dim(1) * x.dim(2);
         int c = spec.channels(), heads = spec.heads(), d = spec.headDim();

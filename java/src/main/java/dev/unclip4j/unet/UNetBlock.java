@@ -99,10 +99,16 @@ final class UNetBlock {
         for (int j = 0; j < resnets.size(); j++) {
             Tensor skip = skips.removeLast();
             long cx = x.dim(3), cs = skip.dim(3);
-            Tensor cat = ws.allocate(x.dtype(), x.dim(0), x.dim(1), x.dim(2), cx + cs);     // [N, H, W, Cx + Cs]
-            backend.copyColumns(x, 0, cat, 0, cx);
-            backend.copyColumns(skip, 0, cat, cx, cs);
-            x = layer(j, cat, temb, text, mask, ws);
+            long[] catShape = {x.dim(0), x.dim(1), x.dim(2), cx + cs};                      // [N, H, W, Cx + Cs]
+            ResBlock resnet = resnets.get(j);
+            Tensor out = ws.allocate(x.dtype(), resnet.outputShape(catShape));
+            try (Workspace.Scope _ = ws.scope()) {  // the concatenation: dead once the resnet has read it
+                Tensor cat = ws.allocate(x.dtype(), catShape);
+                backend.copyColumns(x, 0, cat, 0, cx);
+                backend.copyColumns(skip, 0, cat, cx, cs);
+                resnet.forward(cat, temb, out, ws);
+            }
+            x = attentions.isEmpty() ? out : attend(attentions.get(j), out, text, mask, ws);
         }
         return spec.sampler() == Sampler.NONE ? x : resample(x, temb, ws);
     }
@@ -133,10 +139,12 @@ final class UNetBlock {
             backend.conv2d(x, samplerConvWeight, samplerConvBias, null, out, 2, 1, 1f);
             return out;
         }
-        Tensor big = ws.allocate(x.dtype(), n, 2 * h, 2 * w, c);
-        backend.upsampleNearest2x(x, big);
         Tensor out = ws.allocate(x.dtype(), n, 2 * h, 2 * w, c);
-        backend.conv2d(big, samplerConvWeight, samplerConvBias, null, out, 1, 1, 1f);
+        try (Workspace.Scope _ = ws.scope()) {  // the upsampled input: dead once the conv has read it
+            Tensor big = ws.allocate(x.dtype(), n, 2 * h, 2 * w, c);
+            backend.upsampleNearest2x(x, big);
+            backend.conv2d(big, samplerConvWeight, samplerConvBias, null, out, 1, 1, 1f);
+        }
         return out;
     }
 
