@@ -11,8 +11,9 @@
 // 8×8×1280; linear 162×2048×2048): 180–190 GFLOP/s for the convs, 150–170 for the linears, of a
 // 224 GFLOP/s FMA peak; a GotoBLAS-style variant that packed A in cache-sized blocks reached
 // 130–150 there and lost up to half its speed to the packing at 32–64 output channels.
-// Tiles go panel-major to the threads, so a panel (K × 32 floats) stays in L2 while the row
-// blocks pass over it.
+// Tiles go panel-major to the threads, so a panel (K × 64 floats) stays in L2 while the row
+// blocks pass over it; a panel too large for L2 (K over ~3000) is summed in K blocks whose
+// slice does, the running sums parked between blocks (gemm_tiles).
 #include "gemm.h"
 
 #include "activation.h"
@@ -54,21 +55,23 @@ struct PortableKernel {
     static constexpr int kMr = 6, kNr = 16;
 
     UC_MULTIVERSION static void tile(const GemmA &a, const float *zeros, int64_t m, int64_t m0, const float *panel,
-                                     int64_t k, float *out) {
+                                     int64_t k0, int64_t k1, const float *init, float *out) {
         RowGeometry g[kMr];
         for (int i = 0; i < kMr; ++i) g[i] = row_geometry(a, std::min(m0 + i, m - 1));
         float acc[kMr][kNr] = {};
+        if (init != nullptr) std::memcpy(acc, init, sizeof acc);
         const float *src[kMr];
-        // K in the runs the rows read contiguously: all of it for dense rows, Cin per filter tap.
+        // K in the runs the rows read contiguously: all of [k0, k1) for dense rows, the part of
+        // each filter tap's Cin inside it for a conv.
         if (!a.conv) {
-            for (int i = 0; i < kMr; ++i) src[i] = g[i].origin;
-            accumulate(acc, src, panel, k);
+            for (int i = 0; i < kMr; ++i) src[i] = g[i].origin + k0;
+            accumulate(acc, src, panel + k0 * kNr, k1 - k0);
         } else {
-            for (int64_t ky = 0; ky < a.kh; ++ky)
-                for (int64_t kx = 0; kx < a.kw; ++kx) {
-                    for (int i = 0; i < kMr; ++i) src[i] = tap_input(a, g[i], ky, kx, zeros);
-                    accumulate(acc, src, panel + (ky * a.kw + kx) * a.cin * kNr, a.cin);
-                }
+            for (int64_t tap = k0 / a.cin; tap * a.cin < k1; ++tap) {
+                const int64_t c0 = std::max<int64_t>(k0 - tap * a.cin, 0), c1 = std::min(k1 - tap * a.cin, a.cin);
+                for (int i = 0; i < kMr; ++i) src[i] = tap_input(a, g[i], tap / a.kw, tap % a.kw, zeros) + c0;
+                accumulate(acc, src, panel + (tap * a.cin + c0) * kNr, c1 - c0);
+            }
         }
         std::memcpy(out, acc, sizeof acc);
     }
@@ -99,26 +102,28 @@ struct Avx512Kernel {
     static constexpr int kMr = kRows, kNr = 16 * kVectors;
 
     __attribute__((target("avx512f"))) static void tile(const GemmA &a, const float *zeros, int64_t m, int64_t m0,
-                                                        const float *panel, int64_t k, float *out) {
+                                                        const float *panel, int64_t k0, int64_t k1, const float *init,
+                                                        float *out) {
         RowGeometry g[kMr];
         for (int i = 0; i < kMr; ++i) g[i] = row_geometry(a, std::min(m0 + i, m - 1));
         __m512 acc[kMr][kVectors];
 #pragma GCC unroll 8
         for (int i = 0; i < kMr; ++i)
 #pragma GCC unroll 4
-            for (int v = 0; v < kVectors; ++v) acc[i][v] = _mm512_setzero_ps();
+            for (int v = 0; v < kVectors; ++v)
+                acc[i][v] = init != nullptr ? _mm512_loadu_ps(init + i * kNr + 16 * v) : _mm512_setzero_ps();
         const float *src[kMr];
         // PortableKernel's walk over K, written out again: a shared helper taking the loop body as
         // a lambda would compile it without this function's avx512f target.
         if (!a.conv) {
-            for (int i = 0; i < kMr; ++i) src[i] = g[i].origin;
-            accumulate(acc, src, panel, k);
+            for (int i = 0; i < kMr; ++i) src[i] = g[i].origin + k0;
+            accumulate(acc, src, panel + k0 * kNr, k1 - k0);
         } else {
-            for (int64_t ky = 0; ky < a.kh; ++ky)
-                for (int64_t kx = 0; kx < a.kw; ++kx) {
-                    for (int i = 0; i < kMr; ++i) src[i] = tap_input(a, g[i], ky, kx, zeros);
-                    accumulate(acc, src, panel + (ky * a.kw + kx) * a.cin * kNr, a.cin);
-                }
+            for (int64_t tap = k0 / a.cin; tap * a.cin < k1; ++tap) {
+                const int64_t c0 = std::max<int64_t>(k0 - tap * a.cin, 0), c1 = std::min(k1 - tap * a.cin, a.cin);
+                for (int i = 0; i < kMr; ++i) src[i] = tap_input(a, g[i], tap / a.kw, tap % a.kw, zeros) + c0;
+                accumulate(acc, src, panel + (tap * a.cin + c0) * kNr, c1 - c0);
+            }
         }
 #pragma GCC unroll 8
         for (int i = 0; i < kMr; ++i)
@@ -226,18 +231,56 @@ void store_tile(const float *tile, int64_t ld, float *out, int64_t n, int64_t m0
     }
 }
 
+// How much of K one pass over a panel's rows covers: all of it while the panel (k × nr floats)
+// fits in L2 with room for the rows of A, else blocks whose slice of the panel does (a conv's
+// blocks whole filter taps where Cin allows).
+// Measured on Zen 5 (1 MB L2 a core; harness gemm_times.cpp, one core, builds alternating):
+// 256 KB slices of panels over 768 KB took Karlo's 640–2560-channel convs from 184–192 to
+// 198–206 GFLOP/s (+5–15 %); 128 or 512 KB slices, 32 row blocks a pass, or blocking the
+// 737 KB panels of 320 channels too were no better through the noise.
+constexpr int64_t kWholePanelBytes = 768 << 10, kPanelSliceBytes = 256 << 10;
+
+int64_t k_block(const GemmA &a, int64_t k, int64_t nr) {
+    const int64_t column_bytes = nr * (int64_t)sizeof(float);
+    if (k * column_bytes <= kWholePanelBytes) return k;
+    const int64_t kc = kPanelSliceBytes / column_bytes;
+    return a.conv && a.cin <= kc ? kc / a.cin * a.cin : kc;
+}
+
 template <class Kernel>
 void gemm_tiles(const GemmA &a, const float *zeros, const float *packed_w, float *out, int64_t m, int64_t n,
                 int64_t k, const GemmEpilogue &epi) {
     constexpr int64_t kMr = Kernel::kMr, kNr = Kernel::kNr;
     static_assert(kNr <= 64, "store_tile holds one tile row of at most 64 columns");
     const int64_t panels = (n + kNr - 1) / kNr, row_blocks = (m + kMr - 1) / kMr;
+    const int64_t kc = k_block(a, k, kNr);
+    if (kc >= k) {
 #pragma omp parallel for schedule(static) if (m * n * k >= kParallelFmas)
-    for (int64_t t = 0; t < row_blocks * panels; ++t) {
-        const int64_t pn = t / row_blocks, rb = t % row_blocks;
-        alignas(64) float tile[kMr * kNr];
-        Kernel::tile(a, zeros, m, rb * kMr, packed_w + pn * kNr * k, k, tile);
-        store_tile(tile, kNr, out, n, rb * kMr, std::min(kMr, m - rb * kMr), pn * kNr, std::min(kNr, n - pn * kNr), epi);
+        for (int64_t t = 0; t < row_blocks * panels; ++t) {
+            const int64_t pn = t / row_blocks, rb = t % row_blocks;
+            alignas(64) float tile[kMr * kNr];
+            Kernel::tile(a, zeros, m, rb * kMr, packed_w + pn * kNr * k, 0, k, nullptr, tile);
+            store_tile(tile, kNr, out, n, rb * kMr, std::min(kMr, m - rb * kMr), pn * kNr, std::min(kNr, n - pn * kNr), epi);
+        }
+        return;
+    }
+    // A panel too large for L2: K in blocks of kc, each block's slice of the panel (kc × kNr)
+    // serving kTiles row blocks from L2 while their running sums wait in `parked` between blocks
+    // (stored and reloaded exactly: every output is still one running sum over K in order).
+    constexpr int64_t kTiles = 16;
+    const int64_t row_groups = (row_blocks + kTiles - 1) / kTiles;
+#pragma omp parallel for schedule(static) if (m * n * k >= kParallelFmas)
+    for (int64_t t = 0; t < row_groups * panels; ++t) {
+        const int64_t pn = t / row_groups, rb0 = t % row_groups * kTiles, rb1 = std::min(row_blocks, rb0 + kTiles);
+        const float *panel = packed_w + pn * kNr * k;
+        alignas(64) float parked[kTiles][kMr * kNr];
+        for (int64_t k0 = 0; k0 < k; k0 += kc)
+            for (int64_t rb = rb0; rb < rb1; ++rb)
+                Kernel::tile(a, zeros, m, rb * kMr, panel, k0, std::min(k, k0 + kc), k0 == 0 ? nullptr : parked[rb - rb0],
+                             parked[rb - rb0]);
+        for (int64_t rb = rb0; rb < rb1; ++rb)
+            store_tile(parked[rb - rb0], kNr, out, n, rb * kMr, std::min(kMr, m - rb * kMr), pn * kNr,
+                       std::min(kNr, n - pn * kNr), epi);
     }
 }
 

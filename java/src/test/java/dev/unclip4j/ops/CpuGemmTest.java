@@ -170,6 +170,64 @@ class CpuGemmTest {
         }
     }
 
+    /**
+     * out[i, j] = bias[j] + the running sum of x[i, p]·w[j, p] over p = 0 … k−1 in order, each
+     * step one fused multiply-add: what the AVX-512 micro-kernel computes, bit for bit.
+     */
+    private static float[] runningSums(float[] x, float[] w, float[] bias, int m, int n, int k) {
+        float[] out = new float[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) {
+                float acc = 0f;
+                for (int p = 0; p < k; p++) acc = Math.fma(x[i * k + p], w[j * k + p], acc);
+                out[i * n + j] = acc + bias[j];
+            }
+        return out;
+    }
+
+    /** Bit for bit with the AVX-512 kernels; within float rounding of the same sums otherwise. */
+    private static void assertSameSums(float[] expected, float[] actual, String what) {
+        if (cpu.device().endsWith("AVX-512 GEMM")) {
+            assertArrayEquals(expected, actual, what);
+        } else {
+            double error = OpHarness.relativeL2(actual, expected);
+            assertTrue(error < 1e-5, what + ": relative L2 error " + error);
+        }
+    }
+
+    @Test
+    void aPanelTooLargeForTheCacheIsSummedInBlocksInTheSameOrder() {
+        // k = 6000: a 64-column panel of 1.5 MB, summed in K blocks with the sums parked between
+        // them; 13 rows (a partial row block), 150 columns (a partial panel).
+        int m = 13, n = 150, k = 6000;
+        float[] x = random(m * k, 60), w = random(n * k, 61), bias = random(n, 62);
+        try (Tensor wt = cpu.fromFloats(DType.F32, w, n, k).markConstant(); Tensor xt = cpu.fromFloats(DType.F32, x, m, k);
+             Tensor bt = cpu.fromFloats(DType.F32, bias, n); Tensor out = cpu.allocate(DType.F32, m, n)) {
+            cpu.linear(xt, wt, bt, null, out, Activation.NONE);
+            assertSameSums(runningSums(x, w, bias, m, n, k), out.toFloatArray(), "linear k = " + k);
+        }
+        // Convs: blocks of whole filter taps (Cin 400: 2 taps a block), and taps split across
+        // blocks (Cin 1100), with the padding's zeros summed in place.
+        for (int cin : new int[] {400, 1100}) {
+            int h = 5, wd = 4, cout = 130;
+            float[] xs = random(h * wd * cin, 63), cw = random(cout * 9 * cin, 64), cb = random(cout, 65);
+            float[] patches = new float[h * wd * 9 * cin];  // im2col in the weight's (ky, kx, c) order
+            for (int y = 0; y < h; y++)
+                for (int xx = 0; xx < wd; xx++)
+                    for (int ky = 0; ky < 3; ky++)
+                        for (int kx = 0; kx < 3; kx++) {
+                            int iy = y + ky - 1, ix = xx + kx - 1;
+                            if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+                            System.arraycopy(xs, (iy * wd + ix) * cin, patches, ((y * wd + xx) * 9 + ky * 3 + kx) * cin, cin);
+                        }
+            try (Tensor weight = cpu.fromFloats(DType.F32, cw, cout, 3, 3, cin).markConstant();
+                 Tensor b = cpu.fromFloats(DType.F32, cb, cout)) {
+                assertSameSums(runningSums(patches, cw, cb, h * wd, cout, 9 * cin), conv(xs, 1, h, wd, cin, weight, b),
+                        "conv Cin = " + cin);
+            }
+        }
+    }
+
     @ParameterizedTest(name = "n = {0}")
     @ValueSource(ints = {75, 150})  // 32- and 64-column panels on AVX-512
     void aRowDoesNotDependOnTheOtherRowsOfTheCall(int n) {
