@@ -19,13 +19,16 @@ namespace {
 struct GroupNormConfig {
     // Row chunks per image for the statistics pass: enough parallel tasks for the cores even
     // at batch 1 (the super-resolution U-Net), few enough that the per-chunk channel sums
-    // (2·C doubles each) stay small next to the image.
-    static constexpr int64_t kChunks = 16;
+    // (2·C doubles each) stay small next to the image: at most 16, of at least 32 rows each
+    // (16 chunks of 4 rows at 64 pixels made a buffer of sums as large as the image).
+    static constexpr int64_t kChunks = 16, kMinChunkRows = 32;
 };
 
 // Per-channel sums and sums of squares over rows [p0, p1) of one image: every row is C
 // contiguous floats, so this reads x once, front to back, and vectorises over channels
 // (a per-group walk would read cg = C/32 floats per row, 10 at C = 320, and not vectorise).
+// Summing a block of channels at a time over the rows, to keep the sums in L1 at C ≥ 1600, was
+// 10–50 % slower at 4096 pixels and more (group_norm_times.cpp): the row streams lost.
 UC_MULTIVERSION void channel_sums(const float *x, int64_t p0, int64_t p1, int64_t c, double *sum, double *sumsq) {
     for (int64_t ch = 0; ch < c; ++ch) sum[ch] = sumsq[ch] = 0.0;
     for (int64_t p = p0; p < p1; ++p) {
@@ -62,13 +65,18 @@ UC_MULTIVERSION void normalize_rows(const float *x, const float *a, const float 
 
 void group_norm_f32(const float *x, const float *gamma, const float *beta, const float *scale_shift, float *out,
                     int64_t n, int64_t hw, int64_t c, int64_t groups, float eps, uc_activation act) {
-    const int64_t cg = c / groups, chunks = std::min(GroupNormConfig::kChunks, std::max<int64_t>(hw, 1));
-    // Pass 1: per (image, chunk of rows) channel sums, in parallel.
-    std::vector<double> partial((size_t)(n * chunks * 2 * c));
+    const int64_t cg = c / groups;
+    const int64_t chunks = std::clamp<int64_t>(hw / GroupNormConfig::kMinChunkRows, 1, GroupNormConfig::kChunks);
+    // Pass 1: per (image, chunk of rows) channel sums, in parallel, into a buffer the calling
+    // thread keeps between calls (each call writes all of it that it reads); the team gets its
+    // address, not the thread_local (a team thread would name its own).
+    thread_local std::vector<double> kept;
+    if (kept.size() < (size_t)(n * chunks * 2 * c)) kept.resize((size_t)(n * chunks * 2 * c));
+    double *const partial = kept.data();
 #pragma omp parallel for schedule(static) if (n * hw * c >= uc::cpu::kParallelElements)
     for (int64_t task = 0; task < n * chunks; ++task) {
         const int64_t img = task / chunks, k = task % chunks;
-        double *sums = partial.data() + task * 2 * c;
+        double *sums = partial + task * 2 * c;
         channel_sums(x + img * hw * c, hw * k / chunks, hw * (k + 1) / chunks, c, sums, sums + c);
     }
     // Per (image, channel): out = act(x·a + b), a = rstd·gamma·(1+scale), b = (beta − mean·rstd·gamma)·(1+scale) + shift.
@@ -77,7 +85,7 @@ void group_norm_f32(const float *x, const float *gamma, const float *beta, const
         for (int64_t g = 0; g < groups; ++g) {
             double sum = 0, sumsq = 0;
             for (int64_t k = 0; k < chunks; ++k) {
-                const double *sums = partial.data() + (img * chunks + k) * 2 * c;
+                const double *sums = partial + (img * chunks + k) * 2 * c;
                 for (int64_t j = g * cg; j < (g + 1) * cg; ++j) {
                     sum += sums[j];
                     sumsq += sums[c + j];
