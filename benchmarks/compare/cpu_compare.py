@@ -750,8 +750,11 @@ def report(meta, data):
     if mem:
         lines += ["## 4. Peak resident memory", "",
                   "VmHWM of each side's process (the whole process: runtime, weights, activations), read just before it "
-                  "quits. unclip4j memory-maps the weights (file pages count while touched); the torch side reads them "
-                  "into its parameters.", "",
+                  "quits. unclip4j maps the weight files, copies each tensor out once and drops its file pages, "
+                  "then holds each weight once, packed for its GEMM (the row-major copy's pages handed back: "
+                  "uc_weight_release), and a pass's activations in one workspace where each layer's temporaries "
+                  "give their memory back when it returns; the torch side reads the weights into its parameters "
+                  "and frees each activation when its last use ends.", "",
                   "| part | what | threads | unclip4j MiB | torch MiB |", "|---|---|---|---|---|"]
         for part, what, t, rss in mem:
             rss = rss or {}
