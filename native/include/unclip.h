@@ -124,8 +124,9 @@ UC_API uc_status uc_weight_prepare(uc_context *ctx, uc_dtype dtype, const void *
 UC_API uc_status uc_weight_forget(uc_context *ctx, const void *w);
 
 /* Holds a prepared weight once instead of twice. cpu: hands the memory pages that lie wholly
- * inside w's n·k elements back to the system (madvise MADV_DONTNEED) and sets *released = 1;
- * w's contents then live in its prepared copy only. uc_linear and uc_conv2d with w at its
+ * inside w's n·k elements back to the system (madvise MADV_DONTNEED) and sets *released = 1
+ * (0, and nothing changes, where w spans no whole page); w's contents then live in its
+ * prepared copy only. uc_linear and uc_conv2d with w at its
  * prepared shape read that copy, bit for bit as before; any other read of w's memory sees zeros
  * until uc_weight_restore. uc_weight_forget, or preparing w again with another shape after a
  * restore, ends it (forgotten while released, w's contents are unspecified: write them anew).

@@ -2,12 +2,12 @@
 #include "cpu.h"
 #include "gemm.h"
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <cerrno>
 #include <malloc.h>
 #include <string>
 #include <sys/mman.h>
@@ -143,10 +143,11 @@ UC_API uc_status uc_weight_release(uc_context *ctx, const void *w, int32_t *rele
         uc::cpu::PackedWeight &p = it->second;
         if (!p.released) {
             // Only pages wholly inside w: the bytes around it may belong to the allocator or to
-            // other data, and keep their contents.
+            // other data, and keep their contents. A weight spanning none stays as it is.
             const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), begin = (uintptr_t)w;
             const uintptr_t first = (begin + page - 1) / page * page, last = (begin + (uintptr_t)(p.n * p.k) * 4) / page * page;
-            if (last > first && madvise((void *)first, last - first, MADV_DONTNEED) != 0)
+            if (last <= first) return UC_OK;
+            if (madvise((void *)first, last - first, MADV_DONTNEED) != 0)
                 return uc::fail(ctx, UC_ERR_INTERNAL, "madvise of %zu bytes failed: %s", (size_t)(last - first),
                                 std::strerror(errno));
             p.released = true;

@@ -48,10 +48,13 @@ final class Storage {
     }
 
     /** Its contents back in the memory, from the backend's prepared copy, before anything reads them there. */
-    synchronized void restoreWeight() {
-        if (!weightReleased) return;
-        backend.context().restoreWeight(base);
-        weightReleased = false;
+    void restoreWeight() {
+        if (!weightReleased) return;  // every tensor address passes here: no lock on the common path
+        synchronized (this) {
+            if (!weightReleased) return;
+            backend.context().restoreWeight(base);
+            weightReleased = false;
+        }
     }
 
     /** The prepared copy is gone (forgotten): the memory's contents are whatever it holds, to be written anew. */

@@ -74,7 +74,8 @@ public final class Workspace implements AutoCloseable {
 
     /**
      * Opens a scope: the tensors allocated until it closes die then, and their memory serves the
-     * allocations that follow. Close it (try-with-resources) before any scope opened earlier.
+     * allocations that follow. Close it (try-with-resources) before any scope opened earlier; a
+     * {@link #reset()} ends the scopes still open.
      */
     public Scope scope() {
         requireOpen();
@@ -117,10 +118,13 @@ public final class Workspace implements AutoCloseable {
         }
     }
 
-    /** Ends a pass: every tensor from it becomes invalid and its memory is reused. */
+    /**
+     * Ends a pass: every tensor from it becomes invalid and its memory is reused. Scopes still open
+     * (a pass that failed midway) end with it.
+     */
     public void reset() {
         requireOpen();
-        if (!scopes.isEmpty()) throw UnclipException.invalidArgument("workspace", "reset while a scope is open");
+        endOpenScopes();
         passGenerations.forEach(Storage::release);
         passGenerations.clear();
         if (blocks.size() > 1 || capacity() < peak) {
@@ -132,6 +136,14 @@ public final class Workspace implements AutoCloseable {
         }
         used = 0;
         blockUsed = 0;
+    }
+
+    private void endOpenScopes() {
+        for (Scope scope : scopes) {
+            scope.closed = true;
+            scope.generations.forEach(Storage::release);
+        }
+        scopes.clear();
     }
 
     private void requireOpen() {
@@ -151,8 +163,7 @@ public final class Workspace implements AutoCloseable {
     @Override
     public void close() {
         if (blocks.isEmpty()) return;
-        for (Scope scope : scopes) scope.generations.forEach(Storage::release);
-        scopes.clear();
+        endOpenScopes();
         passGenerations.forEach(Storage::release);
         passGenerations.clear();
         blocks.forEach(Storage::release);
