@@ -28,9 +28,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The CPU GEMM behind uc_linear and uc_conv2d (native/src/gemm.cpp), beyond the op table's
  * accuracy rows: a prepared weight is used exactly as an unprepared one would be, also once its
- * own memory is released to the packed copy, and is dropped when its contents or memory change; a row's result does not depend on the other rows of the
- * call (what lets a request share a batch); a residual may be the output itself; the kernels
- * are the ones the environment asks for. Surefire runs this class twice, the second time with
+ * own memory is released to the packed copy, and is dropped when its contents or memory change;
+ * a panel too large for the cache is summed in blocks in the same order; a row's result does not
+ * depend on the other rows of the call (what lets a request share a batch); a residual may be
+ * the output itself; the kernels are the ones the environment asks for. Surefire runs this class twice, the second time with
  * UNCLIP_CPU_KERNELS=portable (java/pom.xml).
  */
 class CpuGemmTest {
