@@ -40,7 +40,8 @@ void linear_few_rows(const float *x, const float *w, const uc::cpu::PackedWeight
                      int64_t n, int64_t k, const Epilogue &epi) {
     constexpr int64_t kColumns = 16;  // columns per task: enough work per task, many tasks per thread
     const int64_t tasks = (n + kColumns - 1) / kColumns;
-#pragma omp parallel for schedule(static) if (m * n * k >= uc::cpu::kParallelFmas)
+    // Bound by reading w once, not by the m·n·k multiply-adds: split over the threads by w's size.
+#pragma omp parallel for schedule(static) if (n * k >= uc::cpu::kParallelElements)
     for (int64_t t = 0; t < tasks; ++t) {
         const int64_t j0 = t * kColumns, j1 = std::min(n, j0 + kColumns);
         if (released == nullptr) {

@@ -70,8 +70,11 @@ int main() {
         std::printf("conv %dx%dx%dx%d->%d k%d: %.3f ms, %.1f GFLOP/s (CPU time); %.1f GFLOP/s (wall)\n", n, h, w, cin,
                     cout, k, cpu * 1e3, flop / cpu / 1e9, flop / wall / 1e9);
     }
-    // m, n, k: Karlo's prior (162 rows = 2 × 81 tokens), then small products of the built-in model.
-    const int linears[][3] = {{162, 2048, 2048}, {162, 8192, 2048}, {162, 2048, 8192}, {72, 512, 128}, {2048, 128, 128}};
+    // m, n, k: Karlo's prior (162 rows = 2 × 81 tokens), small products of the built-in model, then
+    // two-row products (below 6 rows: dot products, not the GEMM) of Karlo's decoder: its resnets'
+    // time_emb_proj (scale ‖ shift of 640–2560 channels from the 1280-wide time embedding).
+    const int linears[][3] = {{162, 2048, 2048}, {162, 8192, 2048}, {162, 2048, 8192}, {72, 512, 128}, {2048, 128, 128},
+                              {2, 2560, 1280}, {2, 1280, 1280}, {2, 640, 1280}};
     for (const auto &l : linears) {
         const int m = l[0], n = l[1], k = l[2];
         std::vector<float> x((size_t)m * k, 0.5f), wt((size_t)n * k, 0.01f), out((size_t)m * n);

@@ -56,12 +56,16 @@ public final class OpCases {
         cases.add(linear(19, 33, 65, true, true, Activation.GELU_ERF));
         cases.add(linear(5, 3, 0, true, true, Activation.NONE));
         cases.add(linear(3, 37, 200, true, true, Activation.GELU_TANH));  // the few-rows (dot) path, full epilogue
-        // ≥ 8 M multiply-adds: the CPU forks its OpenMP team (cpu.h's threshold); the rows above stay on one thread.
+        // ≥ 8 M multiply-adds: the GEMM forks its OpenMP team (cpu.h's threshold); the few-row path forks by the
+        // size of w instead (128 K elements: linear(2, 768, 768) above); the other rows above stay on one thread.
         cases.add(linear(300, 200, 160, true, true, Activation.GELU_TANH));
         // w prepared once (uc_weight_prepare): the CPU's packed panels, narrow (n ≤ 16) and wide, few and many rows.
         cases.add(prepared(linear(37, 70, 129, true, true, Activation.GELU_TANH)));
         cases.add(prepared(linear(9, 13, 40, true, false, Activation.NONE)));
         cases.add(prepared(linear(2, 40, 64, true, false, Activation.SILU)));
+        // Few rows over a weight large enough to be released (rows unpacked from the panels) and to
+        // be split over the threads (n·k ≥ cpu.h's kParallelElements).
+        cases.add(prepared(linear(2, 300, 500, true, true, Activation.SILU)));
         cases.add(prepared(linear(300, 200, 160, false, true, Activation.NONE)));
         // m past 65,535 tiles of 64 rows = 4,194,240, where the CUDA grid's y limit stopped the
         // first kernel (issue 21: rows are on gridDim.x now); narrow, so it stays cheap.
