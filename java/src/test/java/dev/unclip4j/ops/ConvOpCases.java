@@ -37,8 +37,8 @@ public final class ConvOpCases {
         cases.add(groupNorm(2, 5, 7, 12, 4, true, false, Activation.NONE));
         cases.add(groupNorm(3, 3, 9, 96, 32, true, true, Activation.SILU));
         cases.add(groupNorm(2, 8, 8, 320, 32, true, true, Activation.SILU));
-        // Enough elements to run on every thread (cpu.h: kParallelElements), few pixels: 2 chunks of rows an image.
-        cases.add(groupNorm(2, 8, 8, 1280, 32, true, true, Activation.SILU));
+        // Enough elements to run on every thread (group_norm.cpp: 256 K), few pixels: 4 chunks of rows an image.
+        cases.add(groupNorm(2, 8, 16, 1280, 32, true, true, Activation.SILU));
         cases.add(groupNorm(1, 1, 1, 6, 3, true, false, Activation.SILU));
         cases.add(groupNorm(2, 4, 3, 45, 9, false, false, Activation.SILU));
         cases.add(groupNorm(2, 3, 5, 10, 1, false, true, Activation.NONE));
