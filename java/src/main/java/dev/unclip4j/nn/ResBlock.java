@@ -133,11 +133,11 @@ public final class ResBlock implements AutoCloseable {
                     + inChannels + "]");
         }
         try (Workspace.Scope _ = ws.scope()) {
-            forward(x, temb, out, ws, xs);
+            forwardInScope(x, temb, out, ws, xs);
         }
     }
 
-    private void forward(Tensor x, Tensor temb, Tensor out, Workspace ws, long[] xs) {
+    private void forwardInScope(Tensor x, Tensor temb, Tensor out, Workspace ws, long[] xs) {
         long n = x.dim(0);
         // 1. h = act(norm1(x))                                    [N, H, W, Cin]
         Tensor h = ws.allocate(x.dtype(), xs);
