@@ -9,42 +9,14 @@
 //   OMP_NUM_THREADS=1 LD_LIBRARY_PATH=bindings/target/classes/native/linux-x86_64 /tmp/gemm_times
 //
 // For the measurement against PyTorch at every shape the networks run, use benchmarks/compare/cpu.sh.
-#include "unclip.h"
+#include "timing.h"
 
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 #include <vector>
 
-namespace {
-
-double seconds(clockid_t clock) {
-    timespec t;
-    clock_gettime(clock, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-// Best of three rounds of `reps` calls: process CPU seconds and wall seconds per call.
-template <class Call>
-void best_of_three(int reps, Call &&call, double &cpu, double &wall) {
-    call();  // warm-up: prepares the weight, touches the output
-    cpu = wall = 1e30;
-    for (int round = 0; round < 3; ++round) {
-        const double c0 = seconds(CLOCK_PROCESS_CPUTIME_ID), w0 = seconds(CLOCK_MONOTONIC);
-        for (int i = 0; i < reps; ++i) call();
-        cpu = std::min(cpu, (seconds(CLOCK_PROCESS_CPUTIME_ID) - c0) / reps);
-        wall = std::min(wall, (seconds(CLOCK_MONOTONIC) - w0) / reps);
-    }
-}
-
-void check(uc_context *ctx, uc_status s) {
-    if (s != UC_OK) {
-        std::fprintf(stderr, "error: %s\n", uc_context_last_error(ctx));
-        std::exit(1);
-    }
-}
-
-}  // namespace
+using harness::best_of_three;
+using harness::check;
 
 int main() {
     uc_context *ctx;

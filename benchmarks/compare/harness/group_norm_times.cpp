@@ -6,30 +6,14 @@
 //   g++ -O2 -I native/include benchmarks/compare/harness/group_norm_times.cpp -o /tmp/group_norm_times
 //       -L bindings/target/classes/native/linux-x86_64 -lunclip_cpu      (one command)
 //   OMP_NUM_THREADS=1 LD_LIBRARY_PATH=bindings/target/classes/native/linux-x86_64 /tmp/group_norm_times
-#include "unclip.h"
+#include "timing.h"
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <ctime>
 #include <vector>
 
-namespace {
-
-double seconds(clockid_t clock) {
-    timespec t;
-    clock_gettime(clock, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-void check(uc_context *ctx, uc_status s) {
-    if (s != UC_OK) {
-        std::fprintf(stderr, "error: %s\n", uc_context_last_error(ctx));
-        std::exit(1);
-    }
-}
-
-}  // namespace
+using harness::best_of_three;
+using harness::check;
 
 int main() {
     uc_context *ctx;
@@ -43,19 +27,11 @@ int main() {
         std::vector<float> x((size_t)(n * hw * c)), out(x.size()), gamma(c, 1.1f), beta(c, 0.1f);
         for (size_t i = 0; i < x.size(); ++i) x[i] = (float)((i * 2654435761u) % 1000) * 1e-3f - 0.5f;
         const double bytes = 2.0 * 4 * (double)x.size();
-        const int reps = std::max(1, (int)(4e9 / bytes));
-        auto call = [&] {
+        double cpu, wall;
+        best_of_three(std::max(1, (int)(4e9 / bytes)), [&] {
             check(ctx, uc_group_norm(ctx, UC_F32, x.data(), gamma.data(), beta.data(), nullptr, out.data(), n, hw, c, 32,
                                      1e-5f, UC_ACT_SILU));
-        };
-        call();
-        double cpu = 1e30, wall = 1e30;
-        for (int round = 0; round < 3; ++round) {
-            const double c0 = seconds(CLOCK_PROCESS_CPUTIME_ID), w0 = seconds(CLOCK_MONOTONIC);
-            for (int i = 0; i < reps; ++i) call();
-            cpu = std::min(cpu, (seconds(CLOCK_PROCESS_CPUTIME_ID) - c0) / reps);
-            wall = std::min(wall, (seconds(CLOCK_MONOTONIC) - w0) / reps);
-        }
+        }, cpu, wall);
         std::printf("group_norm %ldx%ldx%ld: %.3f ms, %.1f GB/s (CPU time); %.1f GB/s (wall)\n", n, c, hw, cpu * 1e3,
                     bytes / cpu / 1e9, bytes / wall / 1e9);
     }
