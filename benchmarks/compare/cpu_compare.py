@@ -714,7 +714,7 @@ def report(meta, data):
                   "processor between the projections and to_out — heads to batch, text keys before the pixels' for the "
                   "decoder, baddbmm with the additive mask, softmax, bmm, heads back). Conv and linear weights are held "
                   "as the networks hold them: unclip4j's constant, packed for its GEMM by the warm-up call (as at load), "
-                  "torch's plain parameters (oneDNN and OpenBLAS pack per call, in the networks too). "
+                  "torch's plain module parameters as diffusers runs them. "
                   "GFLOP/s = FLOPs ÷ median time; "
                   "group norm: GB/s = (one read + one write of the tensor) ÷ time. \"% of limit\" = of the FMA peak "
                   "(conv, linear, attention) or the copy bandwidth (group norm) measured above at the same thread count. "
