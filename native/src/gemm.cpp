@@ -308,6 +308,61 @@ int64_t panel_width(int64_t n) {
     return PortableKernel::kNr;
 }
 
+#if UC_HAVE_AVX512_KERNEL
+// r[t][j] → r[j][t]: a 16 × 16 block of floats transposed in registers (pairs of rows
+// interleaved, then pairs of pairs, then 128-bit lanes twice). GCC 12's unpack and shuffle
+// intrinsics start from _mm512_undefined_ps, which -Wmaybe-uninitialized flags inside them.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+__attribute__((target("avx512f"), always_inline)) inline void transpose_16x16(__m512 (&r)[16]) {
+    __m512 t[16], u[16];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {
+        u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {
+        t[i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0x88);
+        t[4 + i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0xdd);
+        t[8 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0x88);
+        t[12 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0xdd);
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
+    }
+}
+
+// unpack_rows for 16 rows from a 16-aligned column of a panel, 16 × 16 blocks at a time: the
+// element-by-element copy reads one float per 64-byte line and ran ~8× longer than the dot
+// products it feeds (a 2-row 1280 → 2560 linear: 2.7 ms against 0.35 ms unreleased).
+__attribute__((target("avx512f"))) void unpack_16_rows(const PackedWeight &p, int64_t j0, float *dst) {
+    const int64_t k = p.k, nr = p.nr;
+    const float *src = p.panels.data() + j0 / nr * nr * k + j0 % nr;
+    int64_t q = 0;
+    for (; q + 16 <= k; q += 16) {
+        __m512 r[16];
+#pragma GCC unroll 16
+        for (int t = 0; t < 16; ++t) r[t] = _mm512_loadu_ps(src + (q + t) * nr);
+        transpose_16x16(r);
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; ++j) _mm512_storeu_ps(dst + j * k + q, r[j]);
+    }
+    for (; q < k; ++q)
+        for (int64_t j = 0; j < 16; ++j) dst[j * k + q] = src[q * nr + j];
+}
+#pragma GCC diagnostic pop
+#endif
+
 }  // namespace
 
 const char *gemm_kernels() { return use_avx512() ? "AVX-512 GEMM" : "portable GEMM"; }
@@ -321,6 +376,12 @@ PackedWeight pack_weight(const float *w, int64_t n, int64_t k) {
 }
 
 void unpack_rows(const PackedWeight &p, int64_t j0, int64_t j1, float *dst) {
+#if UC_HAVE_AVX512_KERNEL
+    if (use_avx512() && j1 - j0 == 16 && j0 % 16 == 0 && p.nr % 16 == 0) {
+        unpack_16_rows(p, j0, dst);
+        return;
+    }
+#endif
     for (int64_t j = j0; j < j1; ++j) {
         const float *src = p.panels.data() + j / p.nr * p.nr * p.k + j % p.nr;
         float *row = dst + (j - j0) * p.k;
