@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # unclip4j against PyTorch on this machine's CPU, side by side, in one run (issue 19): the machine's
 # limits, the built-in model end to end, Karlo's networks one step each, and their kernels, at 1 and
-# 2 threads; writes benchmarks/results/cpu-<date>.md and .json. What is measured and how:
-# benchmarks/compare/cpu_compare.py (its docstring) and the README's Benchmarks section.
+# 2 threads; writes benchmarks/results/cpu-<date>.md and .json (cpu-<date>-<HHMM> for a second run
+# that day). What is measured and how: benchmarks/compare/cpu_compare.py (its docstring) and the
+# README's Benchmarks section.
 #
 #   benchmarks/compare/cpu.sh [--smoke] [--repeats N] [--big-repeats N] [--threads 1,2]
 #                             [--parts peak,e2e,networks,kernels] [--dir CACHE] [--out FILE.md]

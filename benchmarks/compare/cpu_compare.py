@@ -29,7 +29,8 @@ Timings are medians of the rounds with min-max. Warm-up: one untimed call of eve
 the rounds (end to end: the same batch with 2 steps a stage; the super-res net: a 64x64 forward,
 1/16 of the work). Both sides run with glibc malloc keeping freed memory (MALLOC_KEEP says why;
 --malloc default for glibc's own settings). Writes FILE.md (default
-benchmarks/results/cpu-<date>.md) and FILE.json with every raw number; the children's stderr goes
+benchmarks/results/cpu-<date>.md, cpu-<date>-<HHMM>.md when a run of that day is there) and FILE.json with
+every raw number; the children's stderr goes
 to FILE.log beside them (under benchmarks/results: to CACHE/logs/ instead).
 
 Duration of the full run on 2 cores (estimated from its parts, measured one round at a time on a
@@ -801,7 +802,8 @@ def main():
                    help="which networks the networks part runs (default all: %(default)s)")
     p.add_argument("--dir", help="cache: the networks' random weights, the peak binary (default third_party/karlo-random; "
                    "smoke: a new temporary folder)")
-    p.add_argument("--out", help="the results file (default benchmarks/results/cpu-<date>.md; smoke: a temporary folder)")
+    p.add_argument("--out", help="the results file (default benchmarks/results/cpu-<date>.md, or cpu-<date>-<HHMM>.md "
+                                 "when that exists; smoke: a temporary folder)")
     p.add_argument("--malloc", choices=("keep", "default"), default="keep",
                    help="glibc malloc on both sides: keep freed memory (default; see MALLOC_KEEP) or glibc's defaults")
     p.add_argument("--report", metavar="FILE.json", help="only rewrite FILE.md from a run's FILE.json")
@@ -825,7 +827,10 @@ def main():
     elif a.smoke:
         out = pathlib.Path(tempfile.mkdtemp(prefix="unclip-cpu-smoke-")) / f"cpu-{started:%Y-%m-%d}-smoke.md"
     else:
+        # A second run on the same day gets a name of its own: never write over a recorded run.
         out = ROOT / "benchmarks" / "results" / f"cpu-{started:%Y-%m-%d}.md"
+        if out.exists():
+            out = out.with_name(f"cpu-{started:%Y-%m-%d-%H%M}.md")
     if a.smoke and (ROOT / "benchmarks" / "results") in out.parents:
         p.error("a smoke run never writes into benchmarks/results")
     out.parent.mkdir(parents=True, exist_ok=True)
