@@ -14,7 +14,7 @@ UC_API uc_status uc_copy_2d(uc_context *ctx, uc_dtype dtype, const void *src, in
         const float *s = static_cast<const float *>(src);
         float *d = static_cast<float *>(dst);
         const size_t row_bytes = (size_t)cols * sizeof(float);
-#pragma omp parallel for schedule(static) if (rows * cols >= uc::cpu::kParallelElements)
+#pragma omp parallel for schedule(static) if (rows * cols >= uc::cpu::kParallelCopyElements)
         for (int64_t r = 0; r < rows; ++r) std::memcpy(d + r * dst_stride, s + r * src_stride, row_bytes);
         return UC_OK;
     });

@@ -11,14 +11,22 @@ enum class Binary { kAdd, kMul };
 
 template <Binary kOp>
 void binary(const float *a, const float *b, float *out, int64_t n, int64_t nb) {
-    // Walk the output in rows of nb so the broadcast index needs no modulo per element.
-    const int64_t rows = n / nb;
-#pragma omp parallel for schedule(static) if (n >= uc::cpu::kParallelElements)
-    for (int64_t r = 0; r < rows; ++r) {
-        const float *ar = a + r * nb;
-        float *orow = out + r * nb;
+    // Chunks of the output for the threads (a split by rows of nb left an unbroadcast add, one
+    // row, on one thread after forking the team); within a chunk, runs that stay inside one row of
+    // nb, so the broadcast index needs no modulo per element.
+    constexpr int64_t kChunk = 16384;
+    const int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (n >= uc::cpu::kParallelCopyElements)
+    for (int64_t c = 0; c < chunks; ++c) {
+        const int64_t end = std::min(n, (c + 1) * kChunk);
+        for (int64_t i = c * kChunk; i < end;) {
+            const int64_t j = i % nb, len = std::min(end - i, nb - j);
+            const float *ar = a + i, *br = b + j;
+            float *orow = out + i;
 #pragma omp simd
-        for (int64_t i = 0; i < nb; ++i) orow[i] = kOp == Binary::kAdd ? ar[i] + b[i] : ar[i] * b[i];
+            for (int64_t t = 0; t < len; ++t) orow[t] = kOp == Binary::kAdd ? ar[t] + br[t] : ar[t] * br[t];
+            i += len;
+        }
     }
 }
 

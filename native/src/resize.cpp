@@ -33,7 +33,7 @@ UC_MULTIVERSION void avg_pool_row(const float *top, const float *bottom, float *
 
 void avg_pool2x2_f32(const float *x, float *out, int64_t n, int64_t h, int64_t w, int64_t c) {
     const int64_t oh = h / 2, ow = w / 2;
-#pragma omp parallel for schedule(static) if (n * h * w * c >= uc::cpu::kParallelElements)
+#pragma omp parallel for schedule(static) if (n * h * w * c >= uc::cpu::kParallelCopyElements)
     for (int64_t row = 0; row < n * oh; ++row) {
         const int64_t b = row / oh, oy = row % oh;
         const float *top = x + (b * h + 2 * oy) * w * c;

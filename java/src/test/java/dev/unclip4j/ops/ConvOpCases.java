@@ -79,7 +79,8 @@ public final class ConvOpCases {
         for (long[] x : new long[][] {{2, 3, 5, 7}, {1, 1, 1, 1}, {3, 4, 3, 33}, {0, 2, 2, 2}}) {
             cases.add(upsample(x));
         }
-        for (long[] x : new long[][] {{2, 6, 8, 5}, {1, 7, 9, 3}, {2, 2, 2, 64}, {1, 1, 3, 2}}) cases.add(avgPool(x));
+        // The last: 1 M input elements, where the pool forks its team (cpu.h's kParallelCopyElements).
+        for (long[] x : new long[][] {{2, 6, 8, 5}, {1, 7, 9, 3}, {2, 2, 2, 64}, {1, 1, 3, 2}, {1, 32, 64, 512}}) cases.add(avgPool(x));
         cases.add(bicubic(new long[] {2, 8, 8, 3}, 32, 32));
         cases.add(bicubic(new long[] {1, 37, 45, 3}, 16, 17));
         cases.add(bicubic(new long[] {2, 10, 12, 5}, 23, 7));

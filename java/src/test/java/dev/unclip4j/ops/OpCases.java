@@ -36,12 +36,18 @@ public final class OpCases {
             cases.add(binary("uc_add", s[0], s[1]));
             cases.add(binary("uc_mul", s[0], s[1]));
         }
+        // Chunks of 16 K outputs that start and end inside a broadcast row; from 1 M elements the
+        // op forks its team (cpu.h's kParallelCopyElements), unbroadcast as well.
+        cases.add(binary("uc_add", new long[] {3, 20_000}, new long[] {20_000}));
+        cases.add(binary("uc_mul", new long[] {1100, 1000}, new long[] {1000}));
+        cases.add(binary("uc_add", new long[] {1_048_583}, new long[] {1_048_583}));
         // uc_activate: each activation over the range where its curvature lives, odd sizes.
         for (Activation act : List.of(Activation.SILU, Activation.GELU_TANH, Activation.GELU_ERF, Activation.QUICK_GELU)) {
             for (long[] shape : new long[][] {{1}, {1001}, {3, 4097}}) cases.add(activate(act, shape));
         }
         // uc_copy_2d: a concatenation and a slice along the last dim, odd widths, one row, empty.
-        for (long[] c : new long[][] {{1, 1, 1}, {7, 13, 33}, {2 * 64, 320, 320}, {3, 0, 5}, {0, 4, 4}}) {
+        // 3300 × 320 floats a copy: past kParallelCopyElements, on every thread.
+        for (long[] c : new long[][] {{1, 1, 1}, {7, 13, 33}, {2 * 64, 320, 320}, {3300, 320, 320}, {3, 0, 5}, {0, 4, 4}}) {
             cases.add(concat(c[0], c[1], c[2]));
         }
         cases.add(slice(5, 77 * 12, 76 * 12, 12));
