@@ -72,7 +72,11 @@ inline uc_status check_cancel(uc_context_base *ctx) {
 constexpr int64_t kParallelFmas = 1 << 23;
 // … and elements of a memory-bound op (128 K floats: 0.5 MB read and written, ≈ 50–100 µs).
 constexpr int64_t kParallelElements = 1 << 17;
-// … but a plain copy, add or 2×2 average does ~0.1 ns an element, 10–20 µs at 128 K, less than
+// … from twice that for one pass of a few vector operations an element (a vectorised activation,
+// layer norm, nearest upsampling: ~0.25 ns an element, 30–50 µs at 128 K, where two threads were
+// slower than one in 4–5 of 5 rounds; threshold_times.cpp) …
+constexpr int64_t kParallelLightElements = 1 << 18;
+// … and a plain copy, add or 2×2 average does ~0.1 ns an element, 10–20 µs at 128 K, less than
 // a passive team's fork and join: on two threads uc_add, uc_copy_2d and uc_avg_pool2x2 ran 1.2–2.5×
 // slower than on one up to 256–512 K elements and first gained at 0.5–1 M (threshold_times.cpp).
 constexpr int64_t kParallelCopyElements = 1 << 20;

@@ -90,10 +90,13 @@ UC_API uc_status uc_activate(uc_context *ctx, uc_activation act, uc_dtype dtype,
         if (uc_status s = uc::cpu::check_cancel(ctx)) return s;
         const float *xf = static_cast<const float *>(x);
         float *of = static_cast<float *>(out);
-        // Chunks of 4096: a few pages per task, many tasks per thread for balance.
+        // Chunks of 4096: a few pages per task, many tasks per thread for balance. GELU-erf calls
+        // libm's erff per element (~3.4 ns, 14× the vectorised ones): it forks from less.
         constexpr int64_t kChunk = 4096;
         const int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (n >= uc::cpu::kParallelElements)
+        const int64_t parallel_from =
+            act == UC_ACT_GELU_ERF ? uc::cpu::kParallelElements : uc::cpu::kParallelLightElements;
+#pragma omp parallel for schedule(static) if (n >= parallel_from)
         for (int64_t c = 0; c < chunks; ++c) {
             const int64_t begin = c * kChunk;
             activate_chunk(act, xf + begin, of + begin, std::min(kChunk, n - begin));

@@ -34,7 +34,7 @@ extern "C" UC_API uc_status uc_layer_norm(uc_context *ctx, uc_dtype dtype, const
         const float *xf = static_cast<const float *>(x), *g = static_cast<const float *>(gamma),
                     *b = static_cast<const float *>(beta);
         float *of = static_cast<float *>(out);
-#pragma omp parallel for schedule(static) if (rows * c >= uc::cpu::kParallelElements)
+#pragma omp parallel for schedule(static) if (rows * c >= uc::cpu::kParallelLightElements)
         for (int64_t r = 0; r < rows; ++r) layer_norm_row(xf + r * c, g, b, of + r * c, c, eps);
         return UC_OK;
     });

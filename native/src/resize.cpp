@@ -9,7 +9,7 @@
 namespace {
 
 void upsample_nearest2x_f32(const float *x, float *out, int64_t n, int64_t h, int64_t w, int64_t c) {
-#pragma omp parallel for schedule(static) if (n * h * w * c >= uc::cpu::kParallelElements)
+#pragma omp parallel for schedule(static) if (n * h * w * c >= uc::cpu::kParallelLightElements)
     for (int64_t row = 0; row < n * 2 * h; ++row) {
         const int64_t b = row / (2 * h), oy = row % (2 * h);
         const float *src = x + (b * h + oy / 2) * w * c;

@@ -76,7 +76,8 @@ public final class ConvOpCases {
             cases.add(weightOhwi(s[0], s[1], s[2], s[3]));
         }
         // resize ops: x [n, h, w, c] (and the output size for bicubic).
-        for (long[] x : new long[][] {{2, 3, 5, 7}, {1, 1, 1, 1}, {3, 4, 3, 33}, {0, 2, 2, 2}}) {
+        // The upsample's last: 327 K input elements, on every thread (cpu.h's kParallelLightElements).
+        for (long[] x : new long[][] {{2, 3, 5, 7}, {1, 1, 1, 1}, {3, 4, 3, 33}, {0, 2, 2, 2}, {1, 16, 32, 640}}) {
             cases.add(upsample(x));
         }
         // The last: 1 M input elements, where the pool forks its team (cpu.h's kParallelCopyElements).

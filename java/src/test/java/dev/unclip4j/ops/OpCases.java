@@ -45,6 +45,9 @@ public final class OpCases {
         for (Activation act : List.of(Activation.SILU, Activation.GELU_TANH, Activation.GELU_ERF, Activation.QUICK_GELU)) {
             for (long[] shape : new long[][] {{1}, {1001}, {3, 4097}}) cases.add(activate(act, shape));
         }
+        // On every thread: the vectorised ones from 256 K elements, GELU-erf (libm per element) from 128 K.
+        cases.add(activate(Activation.SILU, new long[] {3, 100_003}));
+        cases.add(activate(Activation.GELU_ERF, new long[] {150_001}));
         // uc_copy_2d: a concatenation and a slice along the last dim, odd widths, one row, empty.
         // 3300 × 320 floats a copy: past kParallelCopyElements, on every thread.
         for (long[] c : new long[][] {{1, 1, 1}, {7, 13, 33}, {2 * 64, 320, 320}, {3300, 320, 320}, {3, 0, 5}, {0, 4, 4}}) {

@@ -59,6 +59,7 @@ public final class TransformerOpCases {
         cases.add(layerNorm(1, 1, true, 0));
         cases.add(layerNorm(7, 768, true, 0));
         cases.add(layerNorm(154, 1280, true, 3));
+        cases.add(layerNorm(230, 1280, true, 1));  // ≥ 256 K elements: on every thread (cpu.h's kParallelLightElements)
         cases.add(layerNorm(3, 1001, false, 6));
         // uc_softmax: (rows, n, input range)
         cases.add(softmax(1, 1, 1));
