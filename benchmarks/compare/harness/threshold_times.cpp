@@ -1,8 +1,9 @@
 // Issue 19: "no small op slower on 2 threads than on 1". The memory-bound ops that fork their
 // OpenMP team by element count (cpu.h's kParallelElements and the thresholds beside it), each at
-// 1 to 32 times 128 K elements, timed straight through the C ABI; run it at OMP_NUM_THREADS=1 and =2 with the passive
-// wait policy the Java bindings set, and compare the two columns of times (best of three rounds,
-// wall time: at two threads the process CPU time also counts the team's waiting).
+// 1 to 32 times 128 K elements, timed straight through the C ABI; run it at OMP_NUM_THREADS=1
+// and =2 with the passive wait policy the Java bindings set, and compare the two columns of times
+// (best of three rounds, wall time: at two threads the process CPU time also counts the team's
+// waiting).
 //
 //   g++ -O2 -I native/include benchmarks/compare/harness/threshold_times.cpp -o /tmp/threshold_times
 //       -L bindings/target/classes/native/linux-x86_64 -lunclip_cpu      (one command)
